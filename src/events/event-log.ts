@@ -1,0 +1,415 @@
+// EventLog: the durable, hash-chained log over LevelDB (DESIGN section 2).
+// Appends go through the group writer; reads are async iterators in bounded chunks;
+// the live bus carries only durable events. On open the tail of the chain is checked, and
+// a log with a broken link refuses appends (CHAIN_BROKEN, naming the seq) until repaired.
+import { ClassicLevel } from 'classic-level';
+import { Observable, Subject } from 'rxjs';
+import { ChronicleError, invalidArgument } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { decodeEventOrThrow, unpack, ZERO_HASH } from './codec.js';
+import { ChainChecker, type ChainFault } from './hash-chain.js';
+import { GroupWriter, type Head } from './group-writer.js';
+import {
+  byIdRange,
+  cursorKey,
+  decodeHead,
+  logKey,
+  logRange,
+  META_FORMAT,
+  META_HEAD,
+  PREFIX,
+  parseLogKey,
+  parseSnapKey,
+  prefixEnd,
+  snapKey,
+} from './keys.js';
+import { moveTailAside } from './repair.js';
+import { EVENT_DATA, FactSchema, type Envelope, type Fact } from './schemas.js';
+
+export const FORMAT_VERSION = 1;
+const CHUNK = 1000;
+
+export interface EventLogOptions {
+  path: string;
+  logger?: Logger;
+  /** How many records at the tail are verified on open. */
+  tailCheck?: number;
+  maxBatchEvents?: number;
+  clock?: () => number;
+}
+
+export interface ReadOptions {
+  fromSeq?: number;
+  toSeq?: number;
+  ns?: string;
+  id?: string;
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+export type VerifyResult =
+  | { ok: true; checked: number; fromSeq: number; toSeq: number }
+  | { ok: false; checked: number; seq: number; reason: string };
+
+export interface RepairResult {
+  repaired: boolean;
+  fromSeq?: number;
+  toSeq?: number;
+  moved?: number;
+  asidePrefix?: string;
+  event?: Envelope;
+}
+
+export interface HeadInfo {
+  seq: number;
+  hash: string;
+  ts: number;
+}
+
+export class EventLog implements AsyncDisposable {
+  readonly #db: ClassicLevel<Buffer, Buffer>;
+  readonly #log: Logger;
+  readonly #bus = new Subject<Envelope>();
+  readonly #writer: GroupWriter;
+  #broken: ChainFault | undefined;
+  #closed = false;
+
+  /** Durable events, in seq order, as they are committed. */
+  readonly committed$: Observable<Envelope> = this.#bus.asObservable();
+
+  private constructor(db: ClassicLevel<Buffer, Buffer>, head: Head, broken: ChainFault | undefined, opts: EventLogOptions) {
+    this.#db = db;
+    this.#log = opts.logger ?? silentLogger;
+    this.#broken = broken;
+    this.#writer = new GroupWriter({
+      db,
+      head,
+      publish: (events) => {
+        for (const e of events) this.#bus.next(e);
+      },
+      guard: () => this.#guard(),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.maxBatchEvents ? { maxBatchEvents: opts.maxBatchEvents } : {}),
+    });
+  }
+
+  static async open(opts: EventLogOptions): Promise<EventLog> {
+    const db = new ClassicLevel<Buffer, Buffer>(opts.path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    try {
+      await checkFormat(db);
+      const { head, fault } = await checkTail(db, opts.tailCheck ?? 1000);
+      const log = new EventLog(db, head, fault, opts);
+      if (fault) log.#log.error({ seq: fault.seq, reason: fault.reason }, 'event log chain is broken');
+      return log;
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+
+  /** The last good event (seq 0 when empty). */
+  head(): HeadInfo {
+    const h = this.#writer.head;
+    return { seq: h.seq, hash: h.hash.toString('hex'), ts: h.ts };
+  }
+
+  /** The first bad seq found on open or by verify(), if any. */
+  broken(): ChainFault | undefined {
+    return this.#broken;
+  }
+
+  /** Appends facts durably (group commit); resolves with their envelopes, in order. */
+  async append(facts: readonly Fact[]): Promise<Envelope[]> {
+    this.#assertOpen();
+    if (!Array.isArray(facts) || facts.length === 0) throw new ChronicleError('INVALID_ARGUMENT', 'invalid facts: nothing to append', { field: 'facts' });
+    facts.forEach((f, i) => validateFact(f, i));
+    this.#guard();
+    return this.#writer.enqueue(facts);
+  }
+
+  /** Events in seq order, in chunks of at most 1000 reads; optionally one container's. */
+  async *read(opts: ReadOptions = {}): AsyncGenerator<Envelope> {
+    this.#assertOpen();
+    const fromSeq = Math.max(1, opts.fromSeq ?? 1);
+    const toSeq = opts.toSeq ?? Number.MAX_SAFE_INTEGER;
+    const limit = opts.limit ?? Infinity;
+    if (fromSeq > toSeq || limit <= 0) return;
+    if (opts.id !== undefined) {
+      yield* this.#readById(opts.ns ?? 'default', opts.id, fromSeq, toSeq, limit, opts.signal);
+      return;
+    }
+    const it = this.#db.iterator({ ...logRange(fromSeq, toSeq), keys: true, values: true });
+    let n = 0;
+    try {
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const entries = await it.nextv(Math.min(CHUNK, limit - n));
+        if (entries.length === 0) return;
+        for (const [key, value] of entries) {
+          const e = decodeEventOrThrow(value, parseLogKey(key));
+          if (opts.ns !== undefined && e.ns !== opts.ns) continue;
+          yield e;
+          if (++n >= limit) return;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async *#readById(ns: string, id: string, fromSeq: number, toSeq: number, limit: number, signal?: AbortSignal): AsyncGenerator<Envelope> {
+    const it = this.#db.keys({ ...byIdRange(ns, id, fromSeq, toSeq) });
+    let n = 0;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const keys = await it.nextv(Math.min(CHUNK, limit - n));
+        if (keys.length === 0) return;
+        const seqs = keys.map((k) => Number(k.readBigUInt64BE(k.length - 8)));
+        const values = await this.#db.getMany(seqs.map(logKey));
+        for (let i = 0; i < seqs.length; i++) {
+          const value = values[i];
+          if (value === undefined) continue; // index entry of a record moved aside by repair
+          const e = decodeEventOrThrow(value, seqs[i]!);
+          if (e.ns !== ns || e.id !== id) continue;
+          yield e;
+          if (++n >= limit) return;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** One event by seq, or undefined. */
+  async get(seq: number): Promise<Envelope | undefined> {
+    this.#assertOpen();
+    const value = await this.#db.get(logKey(seq));
+    return value === undefined ? undefined : decodeEventOrThrow(value, seq);
+  }
+
+  /** The first seq still stored (1, or later after compaction); head+1 when empty. */
+  async firstSeq(): Promise<number> {
+    const keys = await this.#db.keys({ gte: PREFIX.log, lt: prefixEnd(PREFIX.log), limit: 1 }).all();
+    const k = keys[0];
+    return k ? parseLogKey(k) : this.head().seq + 1;
+  }
+
+  /** The last seq whose ts <= `ts` (0 if none). Timestamps never decrease, so this bisects. */
+  async seqAtTime(ts: number): Promise<number> {
+    this.#assertOpen();
+    const head = this.head();
+    if (head.seq === 0) return 0;
+    if (ts >= head.ts) return head.seq;
+    let lo = (await this.firstSeq()) - 1; // invariant: ts(lo) <= ts (lo may be a virtual 0)
+    let hi = head.seq; // invariant: ts(hi) > ts
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((await this.#tsOf(mid)) <= ts) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  async #tsOf(seq: number): Promise<number> {
+    const value = await this.#db.get(logKey(seq));
+    if (value === undefined) throw new ChronicleError('CHAIN_BROKEN', `record ${seq} is missing`, { seq });
+    const body = unpack(value.subarray(0, value.length - 34));
+    const ts = Array.isArray(body) ? (body[1] as unknown) : undefined;
+    if (typeof ts !== 'number') throw new ChronicleError('CHAIN_BROKEN', `record ${seq} has no timestamp`, { seq });
+    return ts;
+  }
+
+  /** Walks the chain over [fromSeq, toSeq] and reports the first bad seq. */
+  async verify(opts: { fromSeq?: number; toSeq?: number; signal?: AbortSignal } = {}): Promise<VerifyResult> {
+    this.#assertOpen();
+    const first = await this.firstSeq();
+    const fromSeq = Math.max(first, opts.fromSeq ?? first);
+    const stored = await this.#storedHead();
+    const toSeq = Math.min(opts.toSeq ?? stored.seq, stored.seq);
+    const start = await this.#chainStart(fromSeq);
+    const checker = new ChainChecker(fromSeq - 1, start.hash, start.ts);
+    const it = this.#db.iterator({ ...logRange(fromSeq, toSeq) });
+    let checked = 0;
+    try {
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const entries = await it.nextv(CHUNK);
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) {
+          if (!checker.check(parseLogKey(key), value)) break;
+          checked++;
+        }
+        if (checker.fault) break;
+      }
+    } finally {
+      await it.close();
+    }
+    const fault = checker.finish(toSeq);
+    if (fault) {
+      if (!this.#broken || fault.seq < this.#broken.seq) this.#broken = fault;
+      return { ok: false, checked, seq: fault.seq, reason: fault.reason };
+    }
+    return { ok: true, checked, fromSeq, toSeq };
+  }
+
+  /** The hash and ts of the record before `seq` (what the chain at `seq` must follow). */
+  async #chainStart(seq: number): Promise<{ hash: Buffer; ts: number }> {
+    if (seq <= 1) return { hash: ZERO_HASH, ts: 0 };
+    const value = await this.#db.get(logKey(seq - 1));
+    if (value === undefined) {
+      // Compacted away: the record's own prev is the anchor (the archive verifies the rest).
+      const own = await this.#db.get(logKey(seq));
+      if (own === undefined) return { hash: ZERO_HASH, ts: 0 };
+      const e = decodeEventOrThrow(own, seq);
+      return { hash: Buffer.from(e.prev, 'hex'), ts: 0 };
+    }
+    const e = decodeEventOrThrow(value, seq - 1);
+    return { hash: Buffer.from(e.hash, 'hex'), ts: e.ts };
+  }
+
+  async #storedHead(): Promise<{ seq: number }> {
+    const raw = await this.#db.get(META_HEAD);
+    return raw ? { seq: decodeHead(raw).seq } : { seq: this.head().seq };
+  }
+
+  /**
+   * Moves the bad tail (from the first bad seq to the stored head) aside, keeping every
+   * record under aside/<n>/, and appends LogRepaired in its place. A no-op on a sound log.
+   */
+  async repair(opts: { actor?: string } = {}): Promise<RepairResult> {
+    this.#assertOpen();
+    await this.#writer.drained();
+    const found = await this.verify();
+    if (found.ok) return { repaired: false };
+    const goodSeq = found.seq - 1;
+    const start = await this.#chainStart(found.seq);
+    const moved = await moveTailAside(this.#db, found.seq, { seq: goodSeq, hash: start.hash });
+    this.#writer.resetHead({ seq: goodSeq, hash: start.hash, ts: start.ts });
+    this.#broken = undefined;
+    const [event] = await this.#writer.enqueue([
+      {
+        type: 'LogRepaired',
+        ns: '',
+        id: '',
+        actor: opts.actor ?? 'daemon',
+        data: { fromSeq: found.seq, toSeq: moved.lastSeq, count: moved.count, asidePrefix: moved.prefix, reason: found.reason },
+      },
+    ]);
+    this.#log.warn({ fromSeq: found.seq, moved: moved.count, aside: moved.prefix }, 'event log repaired');
+    return { repaired: true, fromSeq: found.seq, toSeq: moved.lastSeq, moved: moved.count, asidePrefix: moved.prefix, ...(event ? { event } : {}) };
+  }
+
+  async putSnapshot(seq: number, bytes: Buffer): Promise<void> {
+    this.#assertOpen();
+    await this.#db.put(snapKey(seq), bytes);
+  }
+
+  /** The newest snapshot taken at or before `seq`. */
+  async snapshotAtOrBefore(seq: number): Promise<{ seq: number; bytes: Buffer } | undefined> {
+    this.#assertOpen();
+    const entries = await this.#db.iterator({ gte: PREFIX.snap, lte: snapKey(seq), reverse: true, limit: 1 }).all();
+    const entry = entries[0];
+    return entry ? { seq: parseSnapKey(entry[0]), bytes: entry[1] } : undefined;
+  }
+
+  async getCursor(name: string): Promise<Buffer | undefined> {
+    this.#assertOpen();
+    return this.#db.get(cursorKey(name));
+  }
+
+  async putCursor(name: string, value: Buffer): Promise<void> {
+    this.#assertOpen();
+    await this.#db.put(cursorKey(name), value, { sync: true });
+  }
+
+  /** Waits for queued appends, ends the bus and closes LevelDB. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writer.drained();
+    this.#bus.complete();
+    await this.#db.close();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ChronicleError('UNAVAILABLE', 'event log is closed');
+  }
+
+  #guard(): void {
+    if (this.#broken) {
+      throw new ChronicleError('CHAIN_BROKEN', `event log chain is broken at seq ${this.#broken.seq}: ${this.#broken.reason}; refusing to append (run repair)`, {
+        seq: this.#broken.seq,
+      });
+    }
+  }
+}
+
+function validateFact(f: Fact, i: number): void {
+  const base = FactSchema.safeParse(f);
+  if (!base.success) throw invalidArgument(base.error.issues, `facts.${i}`);
+  const data = EVENT_DATA[base.data.type].safeParse(f.data);
+  if (!data.success) throw invalidArgument(data.error.issues, `facts.${i}.data`);
+}
+
+async function checkFormat(db: ClassicLevel<Buffer, Buffer>): Promise<void> {
+  const raw = await db.get(META_FORMAT);
+  if (raw === undefined) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(FORMAT_VERSION);
+    await db.put(META_FORMAT, b, { sync: true });
+    return;
+  }
+  const v = raw.length === 4 ? raw.readUInt32BE(0) : -1;
+  if (v !== FORMAT_VERSION) throw new ChronicleError('FAILED_PRECONDITION', `unsupported event log format ${v} (this build reads ${FORMAT_VERSION})`);
+}
+
+/** Verifies the last `count` records against meta/head; finds the last good head. */
+async function checkTail(db: ClassicLevel<Buffer, Buffer>, count: number): Promise<{ head: Head; fault: ChainFault | undefined }> {
+  const rawHead = await db.get(META_HEAD);
+  const lastKeys = await db.keys({ gte: PREFIX.log, lt: prefixEnd(PREFIX.log), reverse: true, limit: 1 }).all();
+  const lastKey = lastKeys[0];
+  if (rawHead === undefined && lastKey === undefined) return { head: { seq: 0, hash: ZERO_HASH, ts: 0 }, fault: undefined };
+  const storedSeq = rawHead ? decodeHead(rawHead).seq : parseLogKey(lastKey!);
+  const fromSeq = Math.max(1, storedSeq - count + 1);
+  let anchor: Head = { seq: 0, hash: ZERO_HASH, ts: 0 };
+  if (fromSeq > 1) {
+    const before = await db.get(logKey(fromSeq - 1));
+    if (before === undefined) {
+      // Compacted, or lost: anchor on the first record's own prev and let the checker judge it.
+      const first = await db.get(logKey(fromSeq));
+      if (first !== undefined) {
+        const r = decodeEventOrThrowSafe(first, fromSeq);
+        if (r) anchor = { seq: fromSeq - 1, hash: Buffer.from(r.prev, 'hex'), ts: 0 };
+      }
+    } else {
+      const r = decodeEventOrThrowSafe(before, fromSeq - 1);
+      if (!r) return { head: { seq: fromSeq - 2, hash: ZERO_HASH, ts: 0 }, fault: { seq: fromSeq - 1, reason: 'undecodable record' } };
+      anchor = { seq: fromSeq - 1, hash: Buffer.from(r.hash, 'hex'), ts: r.ts };
+    }
+  }
+  const checker = new ChainChecker(anchor.seq, anchor.hash, anchor.ts);
+  const entries = await db.iterator({ gte: logKey(fromSeq), lt: prefixEnd(PREFIX.log) }).all();
+  for (const [key, value] of entries) {
+    if (!checker.check(parseLogKey(key), value)) break;
+  }
+  const fault = checker.finish(storedSeq) ?? checker.fault;
+  return { head: { seq: checker.lastGoodSeq, hash: checker.lastHash, ts: checker.lastTs }, fault };
+}
+
+function decodeEventOrThrowSafe(value: Buffer, seq: number): Envelope | undefined {
+  try {
+    return decodeEventOrThrow(value, seq);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,110 @@
+// The ONLY builder and parser of LevelDB keys. Layout (all keys are bytes):
+//
+//   log/<seq:8 BE>                      -> encoded event (codec.ts)
+//   byid/<ns>\0<id>\0<seq:8 BE>         -> empty        (per-container history)
+//   snap/<seq:8 BE>                     -> projection snapshot bytes (state after <seq>)
+//   meta/format                         -> format version (uint32 BE)
+//   meta/head                           -> <seq:8 BE><hash:32>  (written in every batch)
+//   aside/<n:6 decimal>/<seq:8 BE>      -> a record moved aside by repair number <n>
+//   cursor/<name>                       -> a reader's cursor (e.g. fleet export)
+//
+// Sequence numbers are 8-byte big-endian everywhere, so byte order equals numeric order.
+// ns and id match ^[A-Za-z0-9][A-Za-z0-9_.-]*$ and so never contain the \0 separator.
+
+const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+export const PREFIX = {
+  log: enc('log/'),
+  byid: enc('byid/'),
+  snap: enc('snap/'),
+  meta: enc('meta/'),
+  aside: enc('aside/'),
+  cursor: enc('cursor/'),
+} as const;
+
+export const META_FORMAT = enc('meta/format');
+export const META_HEAD = enc('meta/head');
+
+export function seqBytes(seq: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(BigInt(seq));
+  return b;
+}
+
+function readSeq(b: Buffer, offset: number): number {
+  return Number(b.readBigUInt64BE(offset));
+}
+
+export function logKey(seq: number): Buffer {
+  return Buffer.concat([PREFIX.log, seqBytes(seq)]);
+}
+
+export function parseLogKey(key: Buffer): number {
+  return readSeq(key, PREFIX.log.length);
+}
+
+/** Range bounds over log/ (gte..lte, both inclusive). */
+export function logRange(fromSeq: number, toSeq: number): { gte: Buffer; lte: Buffer } {
+  return { gte: logKey(fromSeq), lte: logKey(toSeq) };
+}
+
+export function byIdPrefix(ns: string, id: string): Buffer {
+  return Buffer.concat([PREFIX.byid, enc(ns), Buffer.of(0), enc(id), Buffer.of(0)]);
+}
+
+export function byIdKey(ns: string, id: string, seq: number): Buffer {
+  return Buffer.concat([byIdPrefix(ns, id), seqBytes(seq)]);
+}
+
+export function byIdRange(ns: string, id: string, fromSeq: number, toSeq: number): { gte: Buffer; lte: Buffer } {
+  return { gte: byIdKey(ns, id, fromSeq), lte: byIdKey(ns, id, toSeq) };
+}
+
+export function parseByIdKey(key: Buffer): { ns: string; id: string; seq: number } {
+  const start = PREFIX.byid.length;
+  const sep1 = key.indexOf(0, start);
+  const sep2 = key.indexOf(0, sep1 + 1);
+  if (sep1 < 0 || sep2 < 0 || key.length !== sep2 + 1 + 8) throw new TypeError('not a byid key');
+  return { ns: key.toString('utf8', start, sep1), id: key.toString('utf8', sep1 + 1, sep2), seq: readSeq(key, sep2 + 1) };
+}
+
+export function snapKey(seq: number): Buffer {
+  return Buffer.concat([PREFIX.snap, seqBytes(seq)]);
+}
+
+export function parseSnapKey(key: Buffer): number {
+  return readSeq(key, PREFIX.snap.length);
+}
+
+export function asideKey(repair: number, seq: number): Buffer {
+  return Buffer.concat([asidePrefixOf(repair), seqBytes(seq)]);
+}
+
+export function asidePrefixOf(repair: number): Buffer {
+  return enc(`aside/${String(repair).padStart(6, '0')}/`);
+}
+
+export function cursorKey(name: string): Buffer {
+  return Buffer.concat([PREFIX.cursor, enc(name)]);
+}
+
+/** The smallest key greater than every key that starts with `prefix`. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      b[i] = b[i]! + 1;
+      return b.subarray(0, i + 1);
+    }
+  }
+  throw new TypeError('prefix has no end');
+}
+
+export function encodeHead(seq: number, hash: Buffer): Buffer {
+  return Buffer.concat([seqBytes(seq), hash]);
+}
+
+export function decodeHead(b: Buffer): { seq: number; hash: Buffer } {
+  if (b.length !== 40) throw new TypeError('bad meta/head');
+  return { seq: readSeq(b, 0), hash: Buffer.from(b.subarray(8, 40)) };
+}
