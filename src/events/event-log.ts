@@ -147,6 +147,7 @@ export class EventLog implements AsyncDisposable {
         const entries = await it.nextv(Math.min(CHUNK, limit - n));
         if (entries.length === 0) return;
         for (const [key, value] of entries) {
+          opts.signal?.throwIfAborted(); // also between events: a chunk holds up to 1000
           const e = decodeEventOrThrow(value, parseLogKey(key));
           if (opts.ns !== undefined && e.ns !== opts.ns) continue;
           yield e;
@@ -169,6 +170,7 @@ export class EventLog implements AsyncDisposable {
         const seqs = keys.map((k) => Number(k.readBigUInt64BE(k.length - 8)));
         const values = await this.#db.getMany(seqs.map(logKey));
         for (let i = 0; i < seqs.length; i++) {
+          signal?.throwIfAborted();
           const value = values[i];
           if (value === undefined) continue; // index entry of a record moved aside by repair
           const e = decodeEventOrThrow(value, seqs[i]!);
