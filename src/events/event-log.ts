@@ -193,6 +193,7 @@ export class EventLog implements AsyncDisposable {
 
   /** The first seq still stored (1, or later after compaction); head+1 when empty. */
   async firstSeq(): Promise<number> {
+    this.#assertOpen();
     const keys = await this.#db.keys({ gte: PREFIX.log, lt: prefixEnd(PREFIX.log), limit: 1 }).all();
     const k = keys[0];
     return k ? parseLogKey(k) : this.head().seq + 1;
