@@ -123,7 +123,7 @@ export class EventLog implements AsyncDisposable {
   async append(facts: readonly Fact[]): Promise<Envelope[]> {
     this.#assertOpen();
     if (!Array.isArray(facts) || facts.length === 0) throw new ChronicleError('INVALID_ARGUMENT', 'invalid facts: nothing to append', { field: 'facts' });
-    facts.forEach((f, i) => validateFact(f, i));
+    facts.forEach((f: Fact, i) => validateFact(f, i)); // Array.isArray narrowed facts to any[]
     this.#guard();
     return this.#writer.enqueue(facts);
   }
