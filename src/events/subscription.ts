@@ -39,7 +39,8 @@ export async function* subscribe(log: EventLog, opts: SubscribeOptions = {}): As
   let next = opts.fromSeq ?? (opts.fromTime !== undefined ? (await log.seqAtTime(opts.fromTime - 1)) + 1 : 1);
   next = Math.max(1, next);
   const stopAt = follow ? Number.MAX_SAFE_INTEGER : log.head().seq;
-  const filter = opts.filter;
+  // An id without ns means ns 'default' (as for log.read), for live events as well.
+  const filter = opts.filter?.id !== undefined && opts.filter.ns === undefined ? { ...opts.filter, ns: 'default' } : opts.filter;
   // Reading one container's history through its index is cheaper than scanning the log.
   const byId = filter?.id !== undefined ? { ns: filter.ns ?? 'default', id: filter.id } : {};
   for (;;) {
