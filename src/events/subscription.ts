@@ -38,6 +38,9 @@ export async function* subscribe(log: EventLog, opts: SubscribeOptions = {}): As
   const follow = opts.follow ?? true;
   let next = opts.fromSeq ?? (opts.fromTime !== undefined ? (await log.seqAtTime(opts.fromTime - 1)) + 1 : 1);
   next = Math.max(1, next);
+  // Timestamps never decrease, so this only skips events committed before fromTime (it may
+  // be ahead of the head when the subscription starts).
+  const minTs = opts.fromSeq === undefined ? (opts.fromTime ?? 0) : 0;
   const stopAt = follow ? Number.MAX_SAFE_INTEGER : log.head().seq;
   // An id without ns means ns 'default' (as for log.read), for live events as well.
   const filter = opts.filter?.id !== undefined && opts.filter.ns === undefined ? { ...opts.filter, ns: 'default' } : opts.filter;
@@ -51,7 +54,7 @@ export async function* subscribe(log: EventLog, opts: SubscribeOptions = {}): As
       const head = log.head().seq;
       if (next <= Math.min(readTo, head)) {
         for await (const e of log.read({ fromSeq: next, toSeq: Math.min(readTo, head), ...byId, ...(opts.signal ? { signal: opts.signal } : {}) })) {
-          if (matches(filter, e)) yield e;
+          if (e.ts >= minTs && matches(filter, e)) yield e;
           next = e.seq + 1;
         }
         // A filtered read skips seqs; everything up to the head read is behind us.
@@ -64,7 +67,7 @@ export async function* subscribe(log: EventLog, opts: SubscribeOptions = {}): As
         if (item === 'overflow') break;
         if (item.seq < next) continue;
         if (item.seq > next) break; // cannot happen while attached; re-read the log to be sure
-        if (matches(filter, item)) yield item;
+        if (item.ts >= minTs && matches(filter, item)) yield item;
         next = item.seq + 1;
       }
     } finally {
