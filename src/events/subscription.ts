@@ -34,14 +34,18 @@ export function matches(filter: EventFilter | undefined, e: Envelope): boolean {
   return true;
 }
 
-export async function* subscribe(log: EventLog, opts: SubscribeOptions = {}): AsyncGenerator<Envelope> {
+export function subscribe(log: EventLog, opts: SubscribeOptions = {}): AsyncGenerator<Envelope> {
+  // follow:false stops at the head as of this call, not as of the first pull.
+  return run(log, opts, (opts.follow ?? true) ? Number.MAX_SAFE_INTEGER : log.head().seq);
+}
+
+async function* run(log: EventLog, opts: SubscribeOptions, stopAt: number): AsyncGenerator<Envelope> {
   const follow = opts.follow ?? true;
   let next = opts.fromSeq ?? (opts.fromTime !== undefined ? (await log.seqAtTime(opts.fromTime - 1)) + 1 : 1);
   next = Math.max(1, next);
   // Timestamps never decrease, so this only skips events committed before fromTime (it may
   // be ahead of the head when the subscription starts).
   const minTs = opts.fromSeq === undefined ? (opts.fromTime ?? 0) : 0;
-  const stopAt = follow ? Number.MAX_SAFE_INTEGER : log.head().seq;
   // An id without ns means ns 'default' (as for log.read), for live events as well.
   const filter = opts.filter?.id !== undefined && opts.filter.ns === undefined ? { ...opts.filter, ns: 'default' } : opts.filter;
   // Reading one container's history through its index is cheaper than scanning the log.
