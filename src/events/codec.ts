@@ -114,7 +114,7 @@ export function decodeEvent(value: Uint8Array): DecodeResult {
     actor,
     ...(req !== null ? { req } : {}),
     ...(shimSeq !== null ? { shimSeq } : {}),
-    prev: Buffer.from(prev).toString('hex'),
+    prev: Buffer.from(prev.buffer, prev.byteOffset, prev.byteLength).toString('hex'),
     hash: parts.hash.toString('hex'),
   } as Envelope;
   return { ok: true, event };

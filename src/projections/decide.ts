@@ -1,0 +1,72 @@
+// decide(state, command) -> facts | error, pure. It refuses a command the state does not
+// allow BEFORE any side effect (a kill of a deleted task is TASK_STATE/NOT_FOUND, not a shim
+// call). Facts that only the side effect can know (pids, exit codes) are built by the
+// caller after it; for those commands decide returns ok with no facts.
+import { assertNever, ChronicleError } from '../errors.js';
+import type { Fact } from '../events/schemas.js';
+import type { Command } from './commands.js';
+import { containerKey, type ContainerView, type State, type TaskStatus } from './state.js';
+
+export type Decision = { ok: true; facts: Fact[]; container?: ContainerView } | { ok: false; error: ChronicleError };
+
+const refuse = (code: ChronicleError['code'], message: string, details: Record<string, unknown> = {}): Decision => ({
+  ok: false,
+  error: new ChronicleError(code, message, details),
+});
+
+function needTask(c: ContainerView, allowedFrom: readonly TaskStatus[], what: string): Decision | undefined {
+  if (!c.task) return refuse('NOT_FOUND', `container ${c.id} has no task`, { id: c.id });
+  if (!allowedFrom.includes(c.task.status)) {
+    return refuse('TASK_STATE', `cannot ${what} task ${c.id}: it is ${c.task.status}`, { id: c.id, status: c.task.status });
+  }
+  return undefined;
+}
+
+export function decide(state: State, cmd: Command, actor = 'daemon'): Decision {
+  const c = state.containers[containerKey(cmd.ns, cmd.id)];
+  if (cmd.type === 'CreateContainer') {
+    if (c) return refuse('CONTAINER_EXISTS', `container ${cmd.id} already exists`, { id: cmd.id });
+    return { ok: true, facts: [{ type: 'ContainerCreated', ns: cmd.ns, id: cmd.id, actor, data: cmd.spec }] };
+  }
+  if (!c) return refuse('CONTAINER_NOT_FOUND', `container ${cmd.id} not found`, { id: cmd.id });
+  const ok = (facts: Fact[] = []): Decision => ({ ok: true, facts, container: c });
+  switch (cmd.type) {
+    case 'UpdateContainer':
+      return ok([{ type: 'ContainerUpdated', ns: cmd.ns, id: cmd.id, actor, data: { labels: cmd.labels } }]);
+    case 'DeleteContainer':
+      if (c.task) return refuse('TASK_STATE', `container ${cmd.id} still has a ${c.task.status} task: delete the task first`, { id: cmd.id, status: c.task.status });
+      return ok([{ type: 'ContainerDeleted', ns: cmd.ns, id: cmd.id, actor, data: {} }]);
+    case 'CreateTask':
+    case 'RestoreTask':
+      if (c.task) return refuse('TASK_STATE', `container ${cmd.id} already has a ${c.task.status} task`, { id: cmd.id, status: c.task.status });
+      return ok();
+    case 'StartTask':
+      return needTask(c, ['created'], 'start') ?? ok();
+    case 'PauseTask':
+      return needTask(c, ['running'], 'pause') ?? ok();
+    case 'ResumeTask':
+      return needTask(c, ['paused'], 'resume') ?? ok();
+    case 'KillTask': {
+      const refused = needTask(c, ['created', 'running', 'paused'], 'kill');
+      if (refused) return refused;
+      if (cmd.execId) {
+        const x = c.task?.execs[cmd.execId];
+        if (!x) return refuse('NOT_FOUND', `exec ${cmd.execId} not found in ${cmd.id}`, { id: cmd.id, execId: cmd.execId });
+        if (x.status !== 'running') return refuse('TASK_STATE', `exec ${cmd.execId} is ${x.status}`, { id: cmd.id, execId: cmd.execId });
+      }
+      return ok();
+    }
+    case 'DeleteTask':
+      return needTask(c, cmd.force ? ['created', 'running', 'paused', 'exited'] : ['created', 'exited'], 'delete') ?? ok();
+    case 'ExecProcess': {
+      const refused = needTask(c, ['running'], 'exec in');
+      if (refused) return refused;
+      if (c.task?.execs[cmd.execId]) return refuse('ALREADY_EXISTS', `exec ${cmd.execId} already exists in ${cmd.id}`, { id: cmd.id, execId: cmd.execId });
+      return ok();
+    }
+    case 'CheckpointTask':
+      return needTask(c, ['running', 'paused'], 'checkpoint') ?? ok();
+    default:
+      return assertNever(cmd);
+  }
+}

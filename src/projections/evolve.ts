@@ -1,0 +1,218 @@
+// evolve(state, event) -> state, pure: no I/O, no clock, no randomness; time comes from the
+// event's ts. A stored event is a fact, so evolve never throws: an event the state machine
+// does not allow is applied leniently (or ignored when its container is unknown) and
+// reported by checkTransition instead.
+//
+// Cost contract: `fold` makes ONE shallow copy of the top-level records per call and then
+// `apply` mutates only those copies, replacing nested entries copy-on-write. So a state
+// returned earlier is never changed, and replaying a million events costs one copy per
+// chunk, not one per event.
+import { assertNever } from '../errors.js';
+import type { Envelope } from '../events/schemas.js';
+import { containerKey, type ContainerView, type State, type TaskView } from './state.js';
+
+export function fold(state: State, events: Iterable<Envelope>): State {
+  const draft: State = {
+    ...state,
+    containers: { ...state.containers },
+    shims: { ...state.shims },
+    daemon: { ...state.daemon },
+  };
+  for (const e of events) apply(draft, e);
+  return draft;
+}
+
+export function evolve(state: State, event: Envelope): State {
+  return fold(state, [event]);
+}
+
+function withTask(draft: State, key: string, change: (t: TaskView, c: ContainerView) => TaskView | null): void {
+  const c = draft.containers[key];
+  if (!c?.task) return;
+  draft.containers[key] = { ...c, task: change(c.task, c) };
+}
+
+function noteShimSeq(draft: State, address: string | undefined, shimSeq: number | undefined): void {
+  if (address === undefined || shimSeq === undefined) return;
+  const s = draft.shims[address];
+  if (s && shimSeq > s.lastShimSeq) draft.shims[address] = { ...s, lastShimSeq: shimSeq };
+}
+
+function detachFromShim(draft: State, address: string, key: string): void {
+  const s = draft.shims[address];
+  if (s) draft.shims[address] = { ...s, containers: s.containers.filter((k) => k !== key) };
+}
+
+/** Applies one event to a draft made by fold (mutates the draft's top-level records only). */
+export function apply(draft: State, e: Envelope): void {
+  draft.seq = e.seq;
+  draft.ts = e.ts;
+  const key = containerKey(e.ns, e.id);
+  switch (e.type) {
+    case 'ContainerCreated': {
+      const d = e.data;
+      draft.containers[key] = {
+        ns: e.ns,
+        id: e.id,
+        runtime: d.runtime,
+        bundle: d.bundle,
+        rootfs: d.rootfs ?? null,
+        args: d.args,
+        env: d.env,
+        cwd: d.cwd,
+        labels: d.labels,
+        createdAt: e.ts,
+        updatedAt: e.ts,
+        task: null,
+        checkpoints: [],
+      };
+      return;
+    }
+    case 'ContainerUpdated': {
+      const c = draft.containers[key];
+      if (c) draft.containers[key] = { ...c, labels: e.data.labels, updatedAt: e.ts };
+      return;
+    }
+    case 'ContainerDeleted': {
+      const c = draft.containers[key];
+      if (!c) return;
+      if (c.task) detachFromShim(draft, c.task.shim.address, key);
+      delete draft.containers[key];
+      draft.deletedContainers += 1;
+      return;
+    }
+    case 'TaskCreated':
+    case 'TaskRestored': {
+      const c = draft.containers[key];
+      if (!c) return;
+      if (e.type === 'TaskCreated') {
+        const d = e.data;
+        draft.containers[key] = {
+          ...c,
+          task: {
+            status: 'created',
+            pid: d.pid,
+            shim: d.shim,
+            bundle: d.bundle,
+            stdio: d.stdio,
+            createdAt: e.ts,
+            startedAt: null,
+            exitCode: null,
+            exitSignal: null,
+            exitedAt: null,
+            exitReason: null,
+            restoredFrom: null,
+            oomKilled: false,
+            execs: {},
+          },
+        };
+        const s = draft.shims[d.shim.address];
+        if (s && !s.containers.includes(key)) draft.shims[d.shim.address] = { ...s, containers: [...s.containers, key] };
+      } else {
+        withTask(draft, key, (t) => ({ ...t, status: 'running', pid: e.data.pid, startedAt: e.ts, restoredFrom: e.data.checkpointId }));
+      }
+      return;
+    }
+    case 'TaskStarted':
+      withTask(draft, key, (t) => ({ ...t, status: 'running', pid: e.data.pid, startedAt: e.ts }));
+      return;
+    case 'TaskPaused':
+      withTask(draft, key, (t) => (t.status === 'exited' ? t : { ...t, status: 'paused' }));
+      return;
+    case 'TaskResumed':
+      withTask(draft, key, (t) => (t.status === 'exited' ? t : { ...t, status: 'running' }));
+      return;
+    case 'TaskExited': {
+      const d = e.data;
+      withTask(draft, key, (t) => ({
+        ...t,
+        status: 'exited',
+        exitCode: d.exitCode,
+        exitSignal: d.signal,
+        exitedAt: d.exitedAt,
+        exitReason: t.oomKilled && d.reason === 'killed' ? 'oom' : d.reason,
+      }));
+      noteShimSeq(draft, draft.containers[key]?.task?.shim.address, e.shimSeq);
+      return;
+    }
+    case 'TaskOOM':
+      withTask(draft, key, (t) => ({ ...t, oomKilled: true }));
+      noteShimSeq(draft, draft.containers[key]?.task?.shim.address, e.shimSeq);
+      return;
+    case 'TaskDeleted': {
+      const c = draft.containers[key];
+      if (!c?.task) return;
+      detachFromShim(draft, c.task.shim.address, key);
+      draft.containers[key] = { ...c, task: null };
+      return;
+    }
+    case 'TaskCheckpointed': {
+      const c = draft.containers[key];
+      if (!c) return;
+      const d = e.data;
+      draft.containers[key] = {
+        ...c,
+        checkpoints: [...c.checkpoints, { checkpointId: d.checkpointId, imagePath: d.imagePath, bytes: d.bytes, digest: d.digest, leftRunning: d.leftRunning, ts: e.ts, seq: e.seq }],
+      };
+      return;
+    }
+    case 'ExecAdded':
+      withTask(draft, key, (t) => ({
+        ...t,
+        execs: { ...t.execs, [e.data.execId]: { execId: e.data.execId, args: e.data.args, status: 'added', pid: null, exitCode: null, exitedAt: null } },
+      }));
+      return;
+    case 'ExecStarted':
+      withTask(draft, key, (t) => {
+        const x = t.execs[e.data.execId];
+        return x ? { ...t, execs: { ...t.execs, [x.execId]: { ...x, status: 'running', pid: e.data.pid } } } : t;
+      });
+      return;
+    case 'ExecExited':
+      withTask(draft, key, (t) => {
+        const x = t.execs[e.data.execId];
+        return x ? { ...t, execs: { ...t.execs, [x.execId]: { ...x, status: 'exited', exitCode: e.data.exitCode, exitedAt: e.data.exitedAt } } } : t;
+      });
+      noteShimSeq(draft, draft.containers[key]?.task?.shim.address, e.shimSeq);
+      return;
+    case 'ShimSpawning':
+      draft.shims[e.data.address] = {
+        address: e.data.address,
+        status: 'spawning',
+        pid: null,
+        group: e.data.group ?? null,
+        lastShimSeq: 0,
+        containers: draft.shims[e.data.address]?.containers ?? [],
+        since: e.ts,
+      };
+      return;
+    case 'ShimReady': {
+      const s = draft.shims[e.data.address];
+      draft.shims[e.data.address] = s
+        ? { ...s, status: 'ready', pid: e.data.pid, since: e.ts }
+        : { address: e.data.address, status: 'ready', pid: e.data.pid, group: null, lastShimSeq: 0, containers: [], since: e.ts };
+      return;
+    }
+    case 'ShimLost': {
+      const s = draft.shims[e.data.address];
+      if (s) draft.shims[e.data.address] = { ...s, status: 'lost', since: e.ts };
+      return;
+    }
+    case 'DaemonStarted':
+      draft.daemon.started = { ...e.data, seq: e.seq, ts: e.ts };
+      return;
+    case 'DaemonRecovered':
+      draft.daemon.recovered = { ...e.data, seq: e.seq, ts: e.ts };
+      return;
+    case 'DaemonStopped':
+      draft.daemon.stopped = { ...e.data, seq: e.seq, ts: e.ts };
+      return;
+    case 'RequestCompleted':
+    case 'RequestFailed':
+    case 'RequestDenied':
+    case 'LogRepaired':
+      return;
+    default:
+      assertNever(e);
+  }
+}
