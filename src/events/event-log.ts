@@ -288,7 +288,10 @@ export class EventLog implements AsyncDisposable {
     if (found.ok) return { repaired: false };
     const goodSeq = found.seq - 1;
     const start = await this.#chainStart(found.seq);
+    const stored = await this.#storedHead();
     const moved = await moveTailAside(this.#db, found.seq, { seq: goodSeq, hash: start.hash });
+    // The lost range ends at the stored head even where no record was left to move.
+    const toSeq = Math.max(moved.lastSeq, stored.seq);
     this.#writer.resetHead({ seq: goodSeq, hash: start.hash, ts: start.ts });
     this.#broken = undefined;
     const [event] = await this.#writer.enqueue([
@@ -297,11 +300,11 @@ export class EventLog implements AsyncDisposable {
         ns: '',
         id: '',
         actor: opts.actor ?? 'daemon',
-        data: { fromSeq: found.seq, toSeq: moved.lastSeq, count: moved.count, asidePrefix: moved.prefix, reason: found.reason },
+        data: { fromSeq: found.seq, toSeq, count: moved.count, asidePrefix: moved.prefix, reason: found.reason },
       },
     ]);
     this.#log.warn({ fromSeq: found.seq, moved: moved.count, aside: moved.prefix }, 'event log repaired');
-    return { repaired: true, fromSeq: found.seq, toSeq: moved.lastSeq, moved: moved.count, asidePrefix: moved.prefix, ...(event ? { event } : {}) };
+    return { repaired: true, fromSeq: found.seq, toSeq, moved: moved.count, asidePrefix: moved.prefix, ...(event ? { event } : {}) };
   }
 
   async putSnapshot(seq: number, bytes: Buffer): Promise<void> {
