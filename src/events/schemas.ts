@@ -240,8 +240,9 @@ export type FactOf<K extends EventType> = Extract<Fact, { type: K }>;
 /** Fact schema for appenders that take facts from outside (validated before they enter the log). */
 export const FactSchema = z.object({
   type: EventTypeSchema,
-  ns: z.string().max(76),
-  id: z.string().max(76),
+  // '' for daemon-wide events; otherwise ids safe for keys (no \0 separator).
+  ns: z.union([z.literal(''), Namespace]),
+  id: z.union([z.literal(''), Id]),
   data: z.unknown(),
   actor: z.string().max(512),
   req: z.string().max(128).optional(),

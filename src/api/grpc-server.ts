@@ -1,0 +1,57 @@
+// The API listener: chronicle.v1 on a unix socket created mode 0600 (umask around the bind,
+// then chmod to be sure), plus grpc.health.v1 and server reflection so that generic gRPC
+// tools can discover the API.
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { chronicleProto, serviceDefinition, type ServiceName } from './proto.js';
+
+export interface ApiServer {
+  server: Server;
+  health: HealthImplementation;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(socket: string, services: Partial<Record<ServiceName, UntypedServiceImplementation>>): Promise<ApiServer> {
+  const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  for (const [name, impl] of Object.entries(services) as [ServiceName, UntypedServiceImplementation][]) {
+    server.addService(serviceDefinition(name), impl);
+  }
+  const health = new HealthImplementation({ '': 'NOT_SERVING', 'chronicle.v1.Tasks': 'NOT_SERVING' });
+  health.addToServer(server);
+  new ReflectionService(chronicleProto().def).addToServer(server);
+
+  await mkdir(dirname(socket), { recursive: true, mode: 0o711 });
+  await rm(socket, { force: true });
+  const old = process.umask(0o177);
+  try {
+    await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
+  } finally {
+    process.umask(old);
+  }
+  await chmod(socket, 0o600);
+  health.setStatus('', 'SERVING');
+  health.setStatus('chronicle.v1.Tasks', 'SERVING');
+  return {
+    server,
+    health,
+    close: async () => {
+      health.setStatus('', 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await rm(socket, { force: true });
+    },
+  };
+}

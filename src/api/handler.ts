@@ -1,0 +1,122 @@
+// Adapts typed async functions to grpc-js handlers: the call context (namespace, actor,
+// request id), error mapping, and the log line at the boundary. Generated shapes stop here.
+import { randomUUID } from 'node:crypto';
+import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedHandleCall } from '@grpc/grpc-js';
+import { ChronicleError, isChronicleError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { CallContext } from './audit.js';
+import { Namespace } from './requests.js';
+import { toServiceError } from './status.js';
+
+export const NAMESPACE_HEADER = 'chronicle-namespace';
+export const ACTOR_HEADER = 'chronicle-actor';
+
+function header(md: Metadata, key: string): string | undefined {
+  const v = md.get(key)[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export interface HandlerEnv {
+  logger: Logger;
+  /** The authenticated identity of a caller on this listener. */
+  actorOf: (peer: string) => string;
+  /** Refuses calls until recovery is done (UNAVAILABLE). */
+  ready: () => boolean;
+}
+
+/**
+ * Builds the call context. A malformed namespace does not throw here: it is kept in
+ * `nsError` so that mutating calls can audit the refusal before they throw it.
+ */
+export function callContext(env: HandlerEnv, op: string, md: Metadata, peer: string): CallContext {
+  const declared = header(md, ACTOR_HEADER);
+  const ctx: CallContext = {
+    ns: 'default',
+    actor: env.actorOf(peer),
+    ...(declared ? { declaredActor: declared.slice(0, 256) } : {}),
+    req: randomUUID(),
+    op,
+    startedAt: Date.now(),
+  };
+  const ns = header(md, NAMESPACE_HEADER);
+  if (ns !== undefined && ns !== '') {
+    if (Namespace.safeParse(ns).success) ctx.ns = ns;
+    else {
+      ctx.ns = '';
+      ctx.nsError = new ChronicleError('INVALID_ARGUMENT', `invalid ${NAMESPACE_HEADER}: must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$`, {
+        field: NAMESPACE_HEADER,
+      });
+    }
+  }
+  return ctx;
+}
+
+function toError(env: HandlerEnv, ctx: { op: string; req?: string }, e: unknown): ChronicleError {
+  if (isChronicleError(e)) return e;
+  env.logger.error({ op: ctx.op, req: ctx.req, err: e }, 'internal error');
+  return new ChronicleError('INTERNAL', `internal error (request ${ctx.req ?? 'unknown'})`);
+}
+
+export function unary<Res>(env: HandlerEnv, op: string, fn: (req: unknown, ctx: CallContext) => Promise<Res>): UntypedHandleCall {
+  return (call: ServerUnaryCall<unknown, Res>, callback: sendUnaryData<Res>) => {
+    let ctx: CallContext | undefined;
+    const run = async (): Promise<Res> => {
+      if (!env.ready()) throw new ChronicleError('UNAVAILABLE', 'chronicled is recovering; try again shortly');
+      ctx = callContext(env, op, call.metadata, call.getPeer());
+      return fn(call.request, ctx);
+    };
+    run().then(
+      (res) => {
+        env.logger.debug({ op, req: ctx?.req }, 'ok');
+        callback(null, res);
+      },
+      (e: unknown) => {
+        const err = toError(env, { op, ...(ctx ? { req: ctx.req } : {}) }, e);
+        env.logger.debug({ op, req: ctx?.req, code: err.code }, err.message);
+        callback(toServiceError(err), null);
+      },
+    );
+  };
+}
+
+export function serverStream<Res>(
+  env: HandlerEnv,
+  op: string,
+  fn: (req: unknown, ctx: CallContext, write: (msg: Res) => Promise<void>, signal: AbortSignal) => Promise<void>,
+): UntypedHandleCall {
+  return (call: ServerWritableStream<unknown, Res>) => {
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort());
+    call.on('close', () => abort.abort());
+    // Backpressure: wait for 'drain' when the stream's buffer is full.
+    const write = (msg: Res): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (abort.signal.aborted) return reject(new ChronicleError('UNAVAILABLE', 'stream closed'));
+        if (call.write(msg)) return resolve();
+        const onDrain = (): void => {
+          abort.signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = (): void => {
+          call.off('drain', onDrain);
+          reject(new ChronicleError('UNAVAILABLE', 'stream closed'));
+        };
+        call.once('drain', onDrain);
+        abort.signal.addEventListener('abort', onAbort, { once: true });
+      });
+    let ctx: CallContext | undefined;
+    const run = async (): Promise<void> => {
+      if (!env.ready()) throw new ChronicleError('UNAVAILABLE', 'chronicled is recovering; try again shortly');
+      ctx = callContext(env, op, call.metadata, call.getPeer());
+      await fn(call.request, ctx, write, abort.signal);
+    };
+    run().then(
+      () => call.end(),
+      (e: unknown) => {
+        if (abort.signal.aborted) return;
+        const err = toError(env, { op, ...(ctx ? { req: ctx.req } : {}) }, e);
+        call.destroy(Object.assign(new Error(err.message), toServiceError(err)));
+      },
+    );
+  };
+}

@@ -1,0 +1,42 @@
+// The path of every mutating call (DESIGN section 6): validate -> lock the container ->
+// decide + side effect (the body) -> append the facts and the audit record in ONE
+// group-committed batch -> reply. A refused or failed call appends its audit record alone.
+import type { EventLog } from '../events/event-log.js';
+import type { Fact } from '../events/schemas.js';
+import { auditId, completed, digestOf, refused, type CallContext } from './audit.js';
+import type { ContainerLocks } from './container-locks.js';
+
+export interface Outcome<R> {
+  facts: Fact[];
+  reply: R;
+}
+
+export class Mutations {
+  constructor(
+    private readonly log: EventLog,
+    private readonly locks: ContainerLocks,
+  ) {}
+
+  async run<Req extends { id: string }, R>(
+    ctx: CallContext,
+    raw: unknown,
+    parse: (raw: unknown) => Req,
+    body: (req: Req) => Promise<Outcome<R>>,
+  ): Promise<R> {
+    const digest = digestOf(raw);
+    const id = ctx.nsError ? '' : auditId(typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined);
+    try {
+      if (ctx.nsError) throw ctx.nsError;
+      const req = parse(raw);
+      return await this.locks.with(`${ctx.ns}/${req.id}`, async () => {
+        const { facts, reply } = await body(req);
+        await this.log.append([...facts, completed(ctx, req.id, digest)]);
+        return reply;
+      });
+    } catch (e) {
+      // If even the refusal cannot be recorded (a broken chain), the caller still gets the cause.
+      await this.log.append([refused(ctx, id, digest, e)]).catch(() => undefined);
+      throw e;
+    }
+  }
+}

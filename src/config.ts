@@ -1,0 +1,148 @@
+// The daemon's configuration: defaults < config file < environment < flags, validated by
+// one zod schema (a bad value is an error naming the field). Paths must be absolute.
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ChronicleError, invalidArgument } from './errors.js';
+
+const AbsPath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
+
+export const Config = z.object({
+  root: AbsPath,
+  state: AbsPath,
+  socket: AbsPath,
+  runtime: z.enum(['runc', 'process']),
+  runtimeBinary: z.string().min(1),
+  snapshotInterval: z.number().int().positive(),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** Optional Prometheus metrics listener, host:port. */
+  metricsAddress: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').optional(),
+  /** Per-shim deadline for recovery probes, and the overall recovery budget. */
+  probeTimeoutMs: z.number().int().positive(),
+  recoveryBudgetMs: z.number().int().positive(),
+});
+export type Config = z.infer<typeof Config>;
+
+const FileConfig = Config.partial().strict();
+
+export interface ConfigSources {
+  argv?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+}
+
+/** True if `name` is an executable on PATH (or an executable absolute path). */
+export function onPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates = isAbsolute(name) ? [name] : (env['PATH'] ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
+  const asRoot = uid === 0;
+  const root = asRoot ? '/var/lib/chronicle' : join(env['XDG_DATA_HOME'] ?? join(env['HOME'] ?? tmpdir(), '.local/share'), 'chronicle');
+  const state = asRoot ? '/run/chronicle' : join(env['XDG_RUNTIME_DIR'] ?? join(tmpdir(), `chronicle-${uid}`), 'chronicle');
+  const runc = asRoot ? onPath('runc', env) : undefined;
+  return {
+    root,
+    state,
+    socket: join(state, 'chronicle.sock'),
+    runtime: runc ? 'runc' : 'process',
+    runtimeBinary: runc ?? 'runc',
+    snapshotInterval: 10_000,
+    logLevel: 'info',
+    probeTimeoutMs: 2_000,
+    recoveryBudgetMs: 10_000,
+  };
+}
+
+const FLAGS = {
+  config: { type: 'string' },
+  root: { type: 'string' },
+  state: { type: 'string' },
+  socket: { type: 'string' },
+  runtime: { type: 'string' },
+  'runtime-binary': { type: 'string' },
+  'snapshot-interval': { type: 'string' },
+  'log-level': { type: 'string' },
+  'metrics-address': { type: 'string' },
+} as const;
+
+const ENV: Record<string, keyof Config> = {
+  CHRONICLE_ROOT: 'root',
+  CHRONICLE_STATE: 'state',
+  CHRONICLE_SOCKET: 'socket',
+  CHRONICLE_RUNTIME: 'runtime',
+  CHRONICLE_RUNTIME_BINARY: 'runtimeBinary',
+  CHRONICLE_SNAPSHOT_INTERVAL: 'snapshotInterval',
+  CHRONICLE_LOG_LEVEL: 'logLevel',
+  CHRONICLE_METRICS_ADDRESS: 'metricsAddress',
+};
+
+const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs']);
+
+function coerce(key: keyof Config, v: string): unknown {
+  return NUMERIC.has(key) && /^\d+$/.test(v) ? Number(v) : v;
+}
+
+export function loadConfig(src: ConfigSources = {}): Config {
+  const env = src.env ?? process.env;
+  const uid = src.uid ?? process.getuid?.() ?? 0;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...(src.argv ?? [])], options: FLAGS, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new ChronicleError('INVALID_ARGUMENT', e instanceof Error ? e.message : String(e), { field: 'argv' });
+  }
+  const flags = parsed.values;
+  const base = defaults(env, uid);
+  const merged: Record<string, unknown> = { ...base };
+
+  let socketExplicit = flags.socket !== undefined || (env['CHRONICLE_SOCKET'] ?? '') !== '';
+  const file = flags.config ?? env['CHRONICLE_CONFIG'];
+  if (file) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ChronicleError('INVALID_ARGUMENT', `config file ${file}: ${e instanceof Error ? e.message : String(e)}`, { field: 'config' });
+    }
+    const fromFile = FileConfig.safeParse(raw);
+    if (!fromFile.success) throw invalidArgument(fromFile.error.issues, 'config');
+    Object.assign(merged, fromFile.data);
+    if (fromFile.data.socket !== undefined) socketExplicit = true;
+  }
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') merged[key] = coerce(key, v);
+  }
+  const flagMap: Record<string, keyof Config> = {
+    root: 'root',
+    state: 'state',
+    socket: 'socket',
+    runtime: 'runtime',
+    'runtime-binary': 'runtimeBinary',
+    'snapshot-interval': 'snapshotInterval',
+    'log-level': 'logLevel',
+    'metrics-address': 'metricsAddress',
+  };
+  for (const [flag, key] of Object.entries(flagMap)) {
+    const v = (flags as Record<string, string | undefined>)[flag];
+    if (v !== undefined) merged[key] = coerce(key, v);
+  }
+  // The socket follows the state dir unless it was set on its own.
+  if (!socketExplicit && merged['state'] !== base.state && typeof merged['state'] === 'string') merged['socket'] = join(merged['state'], 'chronicle.sock');
+
+  const result = Config.safeParse(merged);
+  if (!result.success) throw invalidArgument(result.error.issues, 'config');
+  return result.data;
+}

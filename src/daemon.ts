@@ -1,0 +1,83 @@
+// The composition root: builds everything with explicit dependencies, in start order
+// (log -> projection -> DaemonStarted -> services -> socket), and stops in reverse
+// (socket -> DaemonStopped -> final snapshot -> log). Shims are never stopped here.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Config } from './config.js';
+import { EventLog } from './events/event-log.js';
+import type { Logger } from './log.js';
+import { Projector } from './projections/projector.js';
+import { ContainerLocks } from './api/container-locks.js';
+import { containerService } from './api/container-service.js';
+import { daemonService, VERSION } from './api/daemon-service.js';
+import { eventsService } from './api/events-service.js';
+import { startApiServer, type ApiServer } from './api/grpc-server.js';
+import type { HandlerEnv } from './api/handler.js';
+import { Metrics } from './api/metrics.js';
+import { Mutations } from './api/mutation.js';
+
+export class Daemon {
+  #ready = false;
+  #stopped = false;
+
+  private constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    readonly log: EventLog,
+    readonly projector: Projector,
+    private api: ApiServer | undefined,
+    private metricsServer: Server | undefined,
+  ) {}
+
+  static async start(config: Config, logger: Logger): Promise<Daemon> {
+    await mkdir(config.root, { recursive: true, mode: 0o700 });
+    await mkdir(config.state, { recursive: true, mode: 0o711 });
+    const log = await EventLog.open({ path: join(config.root, 'log'), logger: logger.child({ module: 'log' }) });
+    const broken = log.broken();
+    if (broken) logger.error({ seq: broken.seq, reason: broken.reason }, 'the event log chain is broken: serving reads, refusing writes (DATA_LOSS) until repaired');
+    const projector = new Projector(log, { snapshotEvery: config.snapshotInterval, logger: logger.child({ module: 'projector' }) });
+    await projector.start();
+    logger.info({ head: log.head().seq, ...projector.loaded }, 'log replayed');
+    if (!broken) {
+      await log.append([{ type: 'DaemonStarted', ns: '', id: '', actor: 'daemon', data: { version: VERSION, pid: process.pid, root: config.root, state: config.state } }]);
+    }
+    const daemon = new Daemon(config, logger, log, projector, undefined, undefined);
+    const env: HandlerEnv = { logger: logger.child({ module: 'api' }), actorOf: () => `uid:${process.getuid?.() ?? 0}`, ready: () => daemon.#ready };
+    const mutations = new Mutations(log, new ContainerLocks());
+    daemon.api = await startApiServer(config.socket, {
+      Containers: containerService({ env, projector, mutations, stateDir: config.state, defaultRuntime: config.runtime }),
+      Events: eventsService(env, log),
+      Daemon: daemonService(env, config, log, projector),
+    });
+    if (config.metricsAddress) {
+      const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq);
+      log.committed$.subscribe(() => metrics.appends.inc());
+      daemon.metricsServer = await metrics.listen(config.metricsAddress);
+    }
+    daemon.#ready = true;
+    logger.info({ socket: config.socket }, 'serving');
+    return daemon;
+  }
+
+  /** Clean stop: close the socket, record DaemonStopped, snapshot, close the log. */
+  async stop(reason: string): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#ready = false;
+    await this.api?.close();
+    await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
+    if (!this.log.broken()) {
+      await this.log.append([{ type: 'DaemonStopped', ns: '', id: '', actor: 'daemon', data: { reason } }]).catch((e: unknown) => this.logger.warn({ err: e }, 'could not record DaemonStopped'));
+    }
+    await this.projector.close();
+    await this.log.close();
+    this.logger.info({ reason }, 'stopped');
+  }
+}
+
+function tasksByState(projector: Projector): Record<string, number> {
+  const counts: Record<string, number> = { created: 0, running: 0, paused: 0, exited: 0 };
+  for (const c of Object.values(projector.state.containers)) if (c.task) counts[c.task.status] = (counts[c.task.status] ?? 0) + 1;
+  return counts;
+}
