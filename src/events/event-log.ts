@@ -399,7 +399,8 @@ async function checkTail(db: ClassicLevel<Buffer, Buffer>, count: number): Promi
       }
     } else {
       const r = decodeEventOrThrowSafe(before, fromSeq - 1);
-      if (!r) return { head: { seq: fromSeq - 2, hash: ZERO_HASH, ts: 0 }, fault: { seq: fromSeq - 1, reason: 'undecodable record' } };
+      // Undecodable anchor: widen the window by one, so the head before it is a real one.
+      if (!r) return checkTail(db, count + 1);
       anchor = { seq: fromSeq - 1, hash: Buffer.from(r.hash, 'hex'), ts: r.ts };
     }
   }
