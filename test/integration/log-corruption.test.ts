@@ -262,4 +262,13 @@ describe('the tail check on open', () => {
     assert.equal((await e.open({ tailCheck: 10 })).broken(), undefined);
     assert.equal((await e.open()).broken()?.seq, N - 11);
   });
+
+  test('an undecodable anchor just before the window is reported with the right head', async (t) => {
+    const d = await Damaged.create(t);
+    await d.flip(N - 10, 0); // the record the window of 10 chains from
+    const log = await d.open({ tailCheck: 10 });
+    assert.deepEqual(log.head(), { seq: N - 11, hash: d.events[N - 12]!.hash, ts: d.events[N - 12]!.ts });
+    await assertBrokenAt(log, N - 10);
+    await assertRepaired(d, N - 10, N, 11);
+  });
 });
