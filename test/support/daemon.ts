@@ -1,0 +1,120 @@
+// Starts a real chronicled (the built dist/src/main.js) on temp dirs with its own socket,
+// waits for readiness with a deadline, and stops it — printing its log when a wait fails.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { serviceClient, type ServiceName } from '../../src/api/proto.js';
+
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+export interface RunningDaemon {
+  root: string;
+  state: string;
+  socket: string;
+  child: ChildProcess;
+  output: () => string;
+  client: (name: ServiceName) => Client;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  cleanup: () => Promise<void>;
+}
+
+export async function startDaemon(opts: { dir?: string; args?: string[] } = {}): Promise<RunningDaemon> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'chr-d-'));
+  const root = join(dir, 'root');
+  const state = join(dir, 'state');
+  const socket = join(state, 'chronicle.sock');
+  const child = spawn(process.execPath, [MAIN, '--root', root, '--state', state, '--log-level', 'debug', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const clients: Client[] = [];
+  const d: RunningDaemon = {
+    root,
+    state,
+    socket,
+    child,
+    output: () => out,
+    client: (name) => {
+      const C = serviceClient(name);
+      const c = new C(`unix://${socket}`, credentials.createInsecure());
+      clients.push(c);
+      return c;
+    },
+    stop: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      }),
+    cleanup: async () => {
+      for (const c of clients) c.close();
+      await d.stop('SIGKILL');
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + 15_000;
+  while (!existsSync(socket) || !(await infoOk(d))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await d.cleanup();
+      throw new Error(`chronicled did not become ready:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return d;
+}
+
+async function infoOk(d: RunningDaemon): Promise<boolean> {
+  try {
+    await call(d.client('Daemon'), 'Info', {});
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface CallError {
+  grpcCode: number;
+  code: string | undefined;
+  field: string | undefined;
+}
+
+/** A unary call with a deadline; rejects with the status and chronicle's code and field. */
+export function call<T = Record<string, unknown>>(client: Client, method: string, req: unknown, ns?: string): Promise<T> {
+  const md = new Metadata();
+  if (ns !== undefined) md.set('chronicle-namespace', ns);
+  const fn = (client as unknown as Record<string, (r: unknown, m: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r: T) => void) => void>)[method];
+  if (!fn) throw new TypeError(`no method ${method}`);
+  return new Promise((resolve, reject) =>
+    fn.call(client, req, md, { deadline: Date.now() + 10_000 }, (err, res) => {
+      if (!err) return resolve(res);
+      const code = err.metadata?.get('chronicle-error-code')[0];
+      const field = err.metadata?.get('chronicle-error-field')[0];
+      const e: CallError = { grpcCode: err.code, code: typeof code === 'string' ? code : undefined, field: typeof field === 'string' ? field : undefined };
+      reject(Object.assign(new Error(`${err.code} ${err.details}`), e));
+    }),
+  );
+}
+
+export interface EventMsg {
+  seq: number;
+  type: string;
+  id: string;
+  namespace: string;
+  actor: string;
+  dataJson: string;
+}
+
+/** All events from `fromSeq` up to the head, through Events.Subscribe (follow: false). */
+export function readEvents(d: RunningDaemon, fromSeq = 1): Promise<EventMsg[]> {
+  const c = d.client('Events') as unknown as { Subscribe: (r: unknown) => NodeJS.ReadableStream };
+  const stream = c.Subscribe({ fromSeq, follow: false });
+  const out: EventMsg[] = [];
+  return new Promise((resolve, reject) => {
+    stream.on('data', (e: EventMsg) => out.push(e));
+    stream.on('end', () => resolve(out));
+    stream.on('error', reject);
+  });
+}
