@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// chronicle-shim: started detached (its own session) by the daemon or a test. It becomes
+// child subreaper, serves chronicle.shim.v1 on its socket, prints ONE handshake line on
+// stdout, and from then on writes only to its log (stderr, a file). It exits when it
+// hosts nothing more, removing its socket.
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { shimAddress } from './address.js';
+import { becomeChildSubreaper } from './ffi.js';
+import { SHIM_VERSION, type Handshake } from './handshake.js';
+import { shimService } from './proto.js';
+import { shimImplementation } from './shim-server.js';
+import { Supervisor } from './supervisor.js';
+
+const { values } = parseArgs({
+  options: {
+    ns: { type: 'string', default: 'default' },
+    id: { type: 'string' },
+    'state-dir': { type: 'string' },
+    'runtime-binary': { type: 'string', default: 'runc' },
+    'runc-root': { type: 'string' },
+  },
+});
+const stateDir = values['state-dir'];
+const id = values.id;
+if (!stateDir || !id) {
+  process.stderr.write('usage: chronicle-shim --state-dir DIR --id ID [--ns NS] [--runtime-binary runc] [--runc-root DIR]\n');
+  process.exit(2);
+}
+const address = shimAddress(stateDir, values.ns, id);
+const log = (msg: string, extra: Record<string, unknown> = {}): void => {
+  process.stderr.write(`${JSON.stringify({ time: Date.now(), pid: process.pid, msg, ...extra })}\n`);
+};
+
+becomeChildSubreaper();
+// A shim outlives its session's leader and its parent: hangups and Ctrl-C are not for it.
+process.on('SIGHUP', () => undefined);
+process.on('SIGINT', () => undefined);
+process.on('SIGPIPE', () => undefined);
+
+const server = new Server();
+let exiting = false;
+const exit = (why: string): void => {
+  if (exiting) return;
+  exiting = true;
+  log('exiting', { why });
+  supervisor.reaper.stop();
+  server.forceShutdown();
+  rmSync(address, { force: true });
+  process.exit(0);
+};
+const supervisor = new Supervisor({
+  runtimeBinary: values['runtime-binary'],
+  runcRoot: values['runc-root'] ?? `${stateDir}/runc`,
+  onEmpty: () => exit('hosts nothing more'),
+});
+server.addService(shimService().service, shimImplementation(supervisor, (force) => {
+  if (force) void supervisor.killAll().finally(() => exit('forced shutdown'));
+  else exit('shutdown');
+}));
+supervisor.supervise();
+process.on('SIGTERM', () => {
+  if (!supervisor.live) exit('SIGTERM');
+});
+process.on('uncaughtException', (e) => log('uncaught', { err: e.stack ?? String(e) }));
+process.on('unhandledRejection', (e) => log('unhandled rejection', { err: String(e) }));
+
+mkdirSync(dirname(address), { recursive: true, mode: 0o711 });
+rmSync(address, { force: true });
+const oldMask = process.umask(0o177);
+server.bindAsync(`unix://${address}`, ServerCredentials.createInsecure(), (err) => {
+  process.umask(oldMask);
+  if (err) {
+    log('bind failed', { err: err.message });
+    process.exit(1);
+  }
+  const hello: Handshake = { address, pid: process.pid, version: SHIM_VERSION };
+  process.stdout.write(`${JSON.stringify(hello)}\n`);
+  log('serving', { address });
+});

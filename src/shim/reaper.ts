@@ -1,0 +1,71 @@
+// One waiting thread for any number of children. It peeks at the next zombie; a child that
+// libuv spawned (a runc invocation, a process-runtime command) is left for libuv to reap;
+// anything else (a container init or exec reparented to us, or an orphan) is reaped here
+// and reported, so no zombie stays behind.
+import { peekNextExit, reap, type ChildExit } from './ffi.js';
+
+export class Reaper {
+  /** Pids of children spawned through child_process: libuv reaps those. */
+  readonly #libuvChildren = new Set<number>();
+  readonly #onExit: (exit: ChildExit, at: number) => void;
+  #wake: (() => void) | undefined;
+  #stopped = false;
+
+  constructor(onExit: (exit: ChildExit, at: number) => void) {
+    this.#onExit = onExit;
+  }
+
+  start(): void {
+    void this.#loop();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.kick();
+  }
+
+  /** Tracks a child_process pid until its 'exit' (call untrack then). */
+  track(pid: number): void {
+    this.#libuvChildren.add(pid);
+    this.kick();
+  }
+
+  untrack(pid: number): void {
+    this.#libuvChildren.delete(pid);
+  }
+
+  /** New children may exist: stop idling. */
+  kick(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  async #idle(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped) {
+      const next = await peekNextExit();
+      if (this.#stopped) return;
+      if (!next) {
+        await this.#idle(200); // no children: wait until one is created
+        continue;
+      }
+      if (this.#libuvChildren.has(next.pid)) {
+        await this.#idle(5); // libuv's own; it reaps it on SIGCHLD
+        continue;
+      }
+      const at = Date.now();
+      const reaped = reap(next.pid);
+      if (reaped) this.#onExit(reaped, at);
+    }
+  }
+}

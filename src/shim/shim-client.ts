@@ -1,0 +1,148 @@
+// The daemon's side of a shim: typed calls with a deadline each, replies validated by zod,
+// gRPC errors mapped back to ChronicleError codes.
+import { credentials, Metadata, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { z } from 'zod';
+import { fromServiceError } from '../api/status.js';
+import { shimService } from './proto.js';
+
+const StateReply = z.object({
+  id: z.string(),
+  execId: z.string(),
+  pid: z.number(),
+  status: z.enum(['created', 'running', 'paused', 'stopped']),
+  exitCode: z.number(),
+  exitedAt: z.number(),
+  bundle: z.string(),
+  runtime: z.string(),
+});
+export type ShimState = z.infer<typeof StateReply>;
+const CreateReply = z.object({ pid: z.number(), stdout: z.string(), stderr: z.string() });
+const PidReply = z.object({ pid: z.number(), version: z.string() });
+const PidsReply = z.object({ pids: z.array(z.number()) });
+const ExitReply = z.object({ exitCode: z.number(), exitedAt: z.number(), signal: z.string() });
+export type ShimExit = z.infer<typeof ExitReply>;
+const StatsReply = z.object({ cpuUsageNs: z.number(), memoryBytes: z.number(), pids: z.number() });
+const Empty = z.object({});
+export const ShimFactMessage = z.object({
+  shimSeq: z.number().int().positive(),
+  containerId: z.string(),
+  type: z.enum(['exit', 'oom', 'exec-exit']),
+  pid: z.number(),
+  exitCode: z.number(),
+  signal: z.string(),
+  exitedAt: z.number(),
+  execId: z.string(),
+});
+export type ShimFactMessage = z.infer<typeof ShimFactMessage>;
+
+export interface CreateArgs {
+  id: string;
+  bundle: string;
+  runtime: 'runc' | 'process';
+  args?: string[];
+  env?: string[];
+  cwd?: string;
+  stdout?: string;
+  stderr?: string;
+}
+
+type Callback = (err: ServiceError | null, res: unknown) => void;
+type UnaryMethod = (req: unknown, md: Metadata, opts: { deadline: number }, cb: Callback) => void;
+
+export class ShimClient implements Disposable {
+  readonly #client: Client;
+  readonly address: string;
+  readonly timeoutMs: number;
+
+  constructor(address: string, timeoutMs = 10_000) {
+    const Ctor = shimService();
+    this.address = address;
+    this.timeoutMs = timeoutMs;
+    this.#client = new Ctor(`unix://${address}`, credentials.createInsecure());
+  }
+
+  #call<S extends z.ZodType>(method: string, req: unknown, schema: S, timeoutMs = this.timeoutMs): Promise<z.infer<S>> {
+    const fn = (this.#client as unknown as Record<string, UnaryMethod>)[method];
+    if (!fn) throw new TypeError(`no shim method ${method}`);
+    return new Promise((resolve, reject) =>
+      fn.call(this.#client, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err) return reject(fromServiceError(err));
+        const parsed = schema.safeParse(res);
+        if (!parsed.success) return reject(fromServiceError(new Error(`bad ${method} reply from shim`)));
+        resolve(parsed.data);
+      }),
+    );
+  }
+
+  create(a: CreateArgs): Promise<z.infer<typeof CreateReply>> {
+    return this.#call('Create', { args: [], env: [], cwd: '', stdout: '', stderr: '', ...a }, CreateReply, 60_000);
+  }
+  start(id: string): Promise<ShimState> {
+    return this.#call('Start', { id }, StateReply);
+  }
+  state(id: string, execId = ''): Promise<ShimState> {
+    return this.#call('State', { id, execId }, StateReply);
+  }
+  pid(timeoutMs?: number): Promise<{ pid: number; version: string }> {
+    return this.#call('PID', {}, PidReply, timeoutMs);
+  }
+  async pids(id: string): Promise<number[]> {
+    return (await this.#call('Pids', { id }, PidsReply)).pids;
+  }
+  pause(id: string): Promise<ShimState> {
+    return this.#call('Pause', { id }, StateReply);
+  }
+  resume(id: string): Promise<ShimState> {
+    return this.#call('Resume', { id }, StateReply);
+  }
+  async kill(id: string, signal: number, opts: { all?: boolean; execId?: string } = {}): Promise<void> {
+    await this.#call('Kill', { id, signal, all: opts.all ?? false, execId: opts.execId ?? '' }, Empty);
+  }
+  exec(id: string, execId: string, args: string[], opts: { env?: string[]; cwd?: string } = {}): Promise<z.infer<typeof CreateReply>> {
+    return this.#call('Exec', { id, execId, args, env: opts.env ?? [], cwd: opts.cwd ?? '' }, CreateReply, 60_000);
+  }
+  /** Blocks until the process exits (up to timeoutMs, default one day). */
+  wait(id: string, execId = '', timeoutMs = 86_400_000): Promise<ShimExit> {
+    return this.#call('Wait', { id, execId }, ExitReply, timeoutMs);
+  }
+  delete(id: string): Promise<ShimExit> {
+    return this.#call('Delete', { id }, ExitReply, 30_000);
+  }
+  checkpoint(id: string): Promise<unknown> {
+    return this.#call('Checkpoint', { id }, Empty);
+  }
+  stats(id: string): Promise<z.infer<typeof StatsReply>> {
+    return this.#call('Stats', { id }, StatsReply);
+  }
+  async shutdown(force = false): Promise<void> {
+    await this.#call('Shutdown', { force }, Empty);
+  }
+
+  /** The shim's facts after `after`, then live; ends when the stream does (or on abort). */
+  async *events(after: number, signal?: AbortSignal): AsyncGenerator<ShimFactMessage> {
+    const method = (this.#client as unknown as Record<string, (req: unknown) => ClientReadableStream<unknown>>)['Events'];
+    if (!method) throw new TypeError('no shim method Events');
+    const stream = method.call(this.#client, { after });
+    const onAbort = (): void => stream.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const raw of stream as AsyncIterable<unknown>) {
+        const f = ShimFactMessage.safeParse(raw);
+        if (f.success) yield f.data;
+      }
+    } catch (e) {
+      if (!signal?.aborted) throw fromServiceError(e);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      stream.cancel();
+    }
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

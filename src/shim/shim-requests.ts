@@ -1,0 +1,26 @@
+// zod schemas of chronicle.shim.v1 requests: no input reaches a runtime unchecked.
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { Id } from '../events/schemas.js';
+
+const Abs = z.string().max(4096).refine((p) => isAbsolute(p) && !p.split('/').includes('..'), 'must be an absolute path without ..');
+const OptAbs = z.union([z.literal(''), Abs]);
+const OptId = z.union([z.literal(''), Id]);
+const Args = z.array(z.string().max(4096)).max(256);
+const Env = z.array(z.string().max(32_768).regex(/^[A-Za-z_][A-Za-z0-9_]*=/, 'must be KEY=VALUE')).max(512);
+
+export const CreateRequest = z.object({
+  id: Id,
+  bundle: Abs,
+  runtime: z.enum(['runc', 'process']),
+  args: Args,
+  env: Env,
+  cwd: OptAbs,
+  stdout: OptAbs,
+  stderr: OptAbs,
+});
+export const IdRequest = z.object({ id: Id, execId: OptId });
+export const KillRequest = z.object({ id: Id, signal: z.number().int().min(1).max(64), all: z.boolean(), execId: OptId });
+export const ExecRequest = z.object({ id: Id, execId: Id, args: Args.min(1, 'a command is required'), env: Env, cwd: OptAbs });
+export const ShutdownRequest = z.object({ force: z.boolean() });
+export const EventsRequest = z.object({ after: z.number().int().nonnegative() });

@@ -1,0 +1,93 @@
+// chronicle.shim.v1 over gRPC: validates each request (INVALID_ARGUMENT naming the field),
+// then hands it to the supervisor. Errors map through the shared status mapping; anything
+// unexpected is INTERNAL and never takes the shim down.
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { z } from 'zod';
+import { ChronicleError, invalidArgument, isChronicleError } from '../errors.js';
+import { toServiceError } from '../api/status.js';
+import { SHIM_VERSION } from './handshake.js';
+import { CreateRequest, EventsRequest, ExecRequest, IdRequest, KillRequest, ShutdownRequest } from './shim-requests.js';
+import type { Supervisor } from './supervisor.js';
+
+function parse<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw invalidArgument(r.error.issues);
+  return r.data;
+}
+
+function asError(e: unknown): ChronicleError {
+  return isChronicleError(e) ? e : new ChronicleError('INTERNAL', e instanceof Error ? e.message : String(e));
+}
+
+function unary<T>(fn: (req: unknown) => Promise<T> | T) {
+  return (call: ServerUnaryCall<unknown, T>, cb: sendUnaryData<T>): void => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (r) => cb(null, r),
+        (e: unknown) => cb(toServiceError(asError(e)), null),
+      );
+  };
+}
+
+export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) => void): UntypedServiceImplementation {
+  return {
+    Create: unary((raw) => sup.create(parse(CreateRequest, raw))),
+    Start: unary((raw) => sup.start(parse(IdRequest, raw).id)),
+    State: unary((raw) => {
+      const r = parse(IdRequest, raw);
+      return sup.state(r.id, r.execId);
+    }),
+    PID: unary(() => ({ pid: process.pid, version: SHIM_VERSION })),
+    Pids: unary(async (raw) => ({ pids: await sup.pids(parse(IdRequest, raw).id) })),
+    Pause: unary((raw) => sup.pause(parse(IdRequest, raw).id)),
+    Resume: unary((raw) => sup.resume(parse(IdRequest, raw).id)),
+    Kill: unary(async (raw) => {
+      const r = parse(KillRequest, raw);
+      await sup.kill(r.id, r.execId, r.signal, r.all);
+      return {};
+    }),
+    Exec: unary((raw) => {
+      const r = parse(ExecRequest, raw);
+      return sup.exec(r.id, r.execId, r.args, r.env, r.cwd);
+    }),
+    Wait: (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      unary(async (raw) => {
+        const r = parse(IdRequest, raw);
+        const e = await sup.wait(r.id, r.execId, abort.signal);
+        return { exitCode: e.exitCode, exitedAt: e.exitedAt, signal: e.signal ?? '' };
+      })(call, cb);
+    },
+    Delete: unary(async (raw) => {
+      const e = await sup.delete(parse(IdRequest, raw).id);
+      return { exitCode: e.exitCode, exitedAt: e.exitedAt, signal: e.signal ?? '' };
+    }),
+    Checkpoint: unary((raw) => sup.checkpoint(parse(IdRequest, raw).id)),
+    Stats: unary((raw) => sup.stats(parse(IdRequest, raw).id)),
+    Shutdown: unary((raw) => {
+      const r = parse(ShutdownRequest, raw);
+      if (sup.live && !r.force) throw new ChronicleError('FAILED_PRECONDITION', 'the shim still hosts live containers: delete them or force', {});
+      setImmediate(() => shutdown(r.force));
+      return {};
+    }),
+    Events: (call: ServerWritableStream<unknown, unknown>) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      call.on('close', () => abort.abort());
+      let after: number;
+      try {
+        after = parse(EventsRequest, call.request).after;
+      } catch (e) {
+        call.destroy(Object.assign(new Error(asError(e).message), toServiceError(asError(e))));
+        return;
+      }
+      void (async () => {
+        for await (const f of sup.facts.follow(after, abort.signal)) {
+          if (!call.write(f)) await new Promise((r) => call.once('drain', r));
+        }
+      })().catch(() => undefined);
+    },
+  };
+}

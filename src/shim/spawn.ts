@@ -1,0 +1,75 @@
+// Starts a shim detached (new session, stderr to its log file), reads its ONE handshake line
+// with a deadline, validates it, and lets go of it, so the spawner may exit or die without
+// taking the shim along.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChronicleError } from '../errors.js';
+import { shimAddress } from './address.js';
+import { Handshake } from './handshake.js';
+
+const SHIM_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+export interface SpawnShimOptions {
+  stateDir: string;
+  ns: string;
+  /** The container id, or the group name of a shared shim. */
+  id: string;
+  runtimeBinary?: string;
+  runcRoot?: string;
+  /** Default: <stateDir>/s/<address>.log */
+  logFile?: string;
+  timeoutMs?: number;
+}
+
+/** The address a shim for ns/id will serve on (known before the spawn). */
+export function addressFor(opts: Pick<SpawnShimOptions, 'stateDir' | 'ns' | 'id'>): string {
+  return shimAddress(opts.stateDir, opts.ns, opts.id);
+}
+
+export async function spawnShim(opts: SpawnShimOptions): Promise<Handshake> {
+  const address = addressFor(opts);
+  const logFile = opts.logFile ?? address.replace(/\.sock$/, '.log');
+  mkdirSync(dirname(logFile), { recursive: true });
+  const logFd = openSync(logFile, 'a');
+  const args = [SHIM_MAIN, '--state-dir', opts.stateDir, '--ns', opts.ns, '--id', opts.id];
+  if (opts.runtimeBinary) args.push('--runtime-binary', opts.runtimeBinary);
+  args.push('--runc-root', opts.runcRoot ?? join(opts.stateDir, 'runc'));
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });
+  closeSync(logFd);
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      const timer = setTimeout(() => reject(new ChronicleError('SHIM_UNAVAILABLE', `shim did not say hello within ${opts.timeoutMs ?? 10_000} ms (log: ${logFile})`)), opts.timeoutMs ?? 10_000);
+      child.stdout?.on('data', (b: Buffer) => {
+        buf += b.toString();
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) {
+          clearTimeout(timer);
+          resolve(buf.slice(0, nl));
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new ChronicleError('SHIM_UNAVAILABLE', `shim exited (${code}) before its handshake (log: ${logFile})`));
+      });
+    });
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      throw new ChronicleError('SHIM_UNAVAILABLE', `bad shim handshake: ${line.slice(0, 200)}`);
+    }
+    const hello = Handshake.safeParse(raw);
+    if (!hello.success || hello.data.address !== address) throw new ChronicleError('SHIM_UNAVAILABLE', `bad shim handshake: ${line.slice(0, 200)}`);
+    return hello.data;
+  } catch (e) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw e;
+  } finally {
+    child.stdout?.destroy();
+    child.removeAllListeners('exit');
+    child.unref();
+  }
+}

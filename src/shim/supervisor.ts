@@ -1,0 +1,315 @@
+// The shim's model of what it hosts: containers (each with its init and execs), their exit
+// statuses until Delete, and the facts they produce. It checks every request against the
+// container's state before calling the runtime, so a bad call never reaches runc.
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChronicleError } from '../errors.js';
+import type { ChildExit } from './ffi.js';
+import { FactLog } from './fact-log.js';
+import { Reaper } from './reaper.js';
+import { ProcessRuntime } from './runtime-process.js';
+import { RuncRuntime } from './runtime-runc.js';
+import type { Runtime, Stats } from './runtime.js';
+
+export type Status = 'created' | 'running' | 'paused' | 'stopped';
+
+interface Exit {
+  exitCode: number;
+  exitedAt: number;
+  signal: string | null;
+}
+
+interface Proc {
+  pid: number;
+  status: Status;
+  exit: Exit | undefined;
+  waiters: ((e: Exit) => void)[];
+  stdout: string;
+  stderr: string;
+}
+
+interface Hosted extends Proc {
+  id: string;
+  bundle: string;
+  runtime: Runtime;
+  execs: Map<string, Proc>;
+}
+
+export interface CreateSpec {
+  id: string;
+  bundle: string;
+  runtime: 'runc' | 'process';
+  args: string[];
+  env: string[];
+  cwd: string;
+  stdout: string;
+  stderr: string;
+}
+
+export interface StateView {
+  id: string;
+  execId: string;
+  pid: number;
+  status: Status;
+  exitCode: number;
+  exitedAt: number;
+  bundle: string;
+  runtime: string;
+}
+
+export interface SupervisorOptions {
+  runtimeBinary: string;
+  runcRoot: string;
+  /** Called when the shim hosts nothing any more (after the last Delete). */
+  onEmpty: () => void;
+}
+
+/** Opens a file or FIFO for writing (append for files; a FIFO needs a reader, as containerd's). */
+function openOut(path: string): number {
+  return openSync(path, 'a');
+}
+
+export class Supervisor {
+  readonly facts = new FactLog();
+  readonly reaper: Reaper;
+  readonly #hosted = new Map<string, Hosted>();
+  /** Every pid we wait for: the init or an exec of a hosted container. */
+  readonly #byPid = new Map<number, { c: Hosted; execId: string }>();
+  /** Exits seen before their pid was known (the init died as runc create returned). */
+  readonly #early = new Map<number, Exit>();
+  readonly #runc: RuncRuntime;
+  readonly #process: ProcessRuntime;
+  readonly #opts: SupervisorOptions;
+
+  constructor(opts: SupervisorOptions) {
+    this.#opts = opts;
+    this.reaper = new Reaper((exit, at) => this.#exited(exit, at));
+    this.#runc = new RuncRuntime(this.reaper, opts.runtimeBinary, opts.runcRoot);
+    this.#process = new ProcessRuntime(this.reaper, (pid, exitCode, signal, at) => this.#exited({ pid, exitCode, signal }, at));
+  }
+
+  /** Starts reaping (call once, after PR_SET_CHILD_SUBREAPER). */
+  supervise(): void {
+    this.reaper.start();
+  }
+
+  get size(): number {
+    return this.#hosted.size;
+  }
+
+  /** True if any hosted process may still be alive. */
+  get live(): boolean {
+    return [...this.#hosted.values()].some((c) => c.status !== 'stopped');
+  }
+
+  #get(id: string): Hosted {
+    const c = this.#hosted.get(id);
+    if (!c) throw new ChronicleError('NOT_FOUND', `container ${id} not found in this shim`, { id });
+    return c;
+  }
+
+  #proc(id: string, execId: string): Proc {
+    const c = this.#get(id);
+    if (!execId) return c;
+    const x = c.execs.get(execId);
+    if (!x) throw new ChronicleError('NOT_FOUND', `exec ${execId} not found in ${id}`, { id, execId });
+    return x;
+  }
+
+  #need(c: Proc, allowed: Status[], what: string, id: string): void {
+    if (!allowed.includes(c.status)) throw new ChronicleError('FAILED_PRECONDITION', `cannot ${what} ${id}: it is ${c.status}`, { id, status: c.status });
+  }
+
+  #watch(c: Hosted, execId: string, proc: Proc): void {
+    const early = this.#early.get(proc.pid);
+    this.#byPid.set(proc.pid, { c, execId });
+    if (early) {
+      this.#early.delete(proc.pid);
+      this.#record(c, execId, proc, early);
+    }
+  }
+
+  #exited(exit: ChildExit, at: number): void {
+    const owner = this.#byPid.get(exit.pid);
+    const e: Exit = { exitCode: exit.exitCode, exitedAt: at, signal: exit.signal };
+    if (!owner) {
+      // Not known yet (or an orphan): keep it briefly in case its pid is about to be learned.
+      this.#early.set(exit.pid, e);
+      if (this.#early.size > 1024) this.#early.delete(this.#early.keys().next().value as number);
+      return;
+    }
+    const proc = owner.execId ? owner.c.execs.get(owner.execId) : owner.c;
+    if (proc) this.#record(owner.c, owner.execId, proc, e);
+  }
+
+  #record(c: Hosted, execId: string, proc: Proc, e: Exit): void {
+    if (proc.exit) return;
+    this.#byPid.delete(proc.pid);
+    proc.exit = e;
+    proc.status = 'stopped';
+    this.facts.append({
+      containerId: c.id,
+      type: execId ? 'exec-exit' : 'exit',
+      pid: proc.pid,
+      exitCode: e.exitCode,
+      signal: e.signal ?? '',
+      exitedAt: e.exitedAt,
+      execId,
+    });
+    for (const w of proc.waiters.splice(0)) w(e);
+  }
+
+  async create(spec: CreateSpec): Promise<{ pid: number; stdout: string; stderr: string }> {
+    if (this.#hosted.has(spec.id)) throw new ChronicleError('ALREADY_EXISTS', `container ${spec.id} already exists in this shim`, { id: spec.id });
+    const runtime = spec.runtime === 'runc' ? this.#runc : this.#process;
+    const stdout = spec.stdout || join(spec.bundle, 'stdout.log');
+    const stderr = spec.stderr || join(spec.bundle, 'stderr.log');
+    const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, execs: new Map() };
+    // Reserve the id while runc works, so a concurrent Create of the same id is refused.
+    this.#hosted.set(spec.id, c);
+    const out = openOut(stdout);
+    const err = stderr === stdout ? out : openOut(stderr);
+    try {
+      c.pid = await runtime.create({ id: spec.id, bundle: spec.bundle, args: spec.args, env: spec.env, cwd: spec.cwd }, { stdout: out, stderr: err });
+      this.#watch(c, '', c);
+      this.reaper.kick();
+      return { pid: c.pid, stdout, stderr };
+    } catch (e) {
+      this.#hosted.delete(spec.id);
+      throw e;
+    } finally {
+      closeSync(out);
+      if (err !== out) closeSync(err);
+    }
+  }
+
+  async start(id: string): Promise<StateView> {
+    const c = this.#get(id);
+    this.#need(c, ['created'], 'start', id);
+    await c.runtime.start(id, c.pid);
+    if (c.status === 'created') c.status = 'running';
+    return this.state(id, '');
+  }
+
+  async pause(id: string): Promise<StateView> {
+    const c = this.#get(id);
+    this.#need(c, ['running'], 'pause', id);
+    await c.runtime.pause(id, c.pid);
+    if (c.status === 'running') c.status = 'paused';
+    return this.state(id, '');
+  }
+
+  async resume(id: string): Promise<StateView> {
+    const c = this.#get(id);
+    this.#need(c, ['paused'], 'resume', id);
+    await c.runtime.resume(id, c.pid);
+    if (c.status === 'paused') c.status = 'running';
+    return this.state(id, '');
+  }
+
+  async kill(id: string, execId: string, signal: number, all: boolean): Promise<void> {
+    const c = this.#get(id);
+    const p = this.#proc(id, execId);
+    this.#need(p, ['created', 'running', 'paused'], 'kill', id);
+    if (execId) process.kill(p.pid, signal);
+    else {
+      await c.runtime.kill(id, c.pid, signal, all);
+      // A frozen cgroup holds even SIGKILL until thawed (containerd resumes too).
+      if (c.status === 'paused' && c.runtime.name === 'runc') await c.runtime.resume(id, c.pid).catch(() => undefined);
+    }
+  }
+
+  async exec(id: string, execId: string, args: string[], env: string[], cwd: string): Promise<{ pid: number; stdout: string; stderr: string }> {
+    const c = this.#get(id);
+    this.#need(c, ['running'], 'exec in', id);
+    if (c.execs.has(execId)) throw new ChronicleError('ALREADY_EXISTS', `exec ${execId} already exists in ${id}`, { id, execId });
+    const stdout = join(c.bundle, `exec-${execId}.stdout.log`);
+    const stderr = join(c.bundle, `exec-${execId}.stderr.log`);
+    const x: Proc = { pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr };
+    c.execs.set(execId, x);
+    const out = openOut(stdout);
+    const err = openOut(stderr);
+    try {
+      x.pid = await c.runtime.exec(id, { execId, bundle: c.bundle, args, env, cwd }, { stdout: out, stderr: err });
+      if (x.status === 'created') x.status = 'running';
+      this.#watch(c, execId, x);
+      this.reaper.kick();
+      return { pid: x.pid, stdout, stderr };
+    } catch (e) {
+      c.execs.delete(execId);
+      throw e;
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+  }
+
+  state(id: string, execId: string): StateView {
+    const c = this.#get(id);
+    const p = this.#proc(id, execId);
+    return {
+      id,
+      execId,
+      pid: p.pid,
+      status: p.status,
+      exitCode: p.exit?.exitCode ?? 0,
+      exitedAt: p.exit?.exitedAt ?? 0,
+      bundle: c.bundle,
+      runtime: c.runtime.name,
+    };
+  }
+
+  /** Resolves when the process has exited (at once if it already has). */
+  wait(id: string, execId: string, signal?: AbortSignal): Promise<Exit> {
+    const p = this.#proc(id, execId);
+    if (p.exit) return Promise.resolve(p.exit);
+    return new Promise((resolve, reject) => {
+      p.waiters.push(resolve);
+      signal?.addEventListener('abort', () => reject(new ChronicleError('UNAVAILABLE', 'wait cancelled')), { once: true });
+    });
+  }
+
+  async delete(id: string): Promise<Exit> {
+    const c = this.#get(id);
+    this.#need(c, ['created', 'stopped'], 'delete', id);
+    if (c.status === 'created') {
+      // A created task was never started: kill its init, then remove it.
+      await c.runtime.kill(id, c.pid, 9, true).catch(() => undefined);
+      await Promise.race([this.wait(id, ''), new Promise((r) => setTimeout(r, 2000))]);
+    }
+    await c.runtime.delete(id, true).catch(() => undefined);
+    for (const x of c.execs.values()) if (x.status !== 'stopped') this.#byPid.delete(x.pid);
+    this.#hosted.delete(id);
+    this.facts.forget(id);
+    const exit = c.exit ?? { exitCode: 137, exitedAt: Date.now(), signal: 'SIGKILL' };
+    if (this.#hosted.size === 0) setImmediate(() => this.#opts.onEmpty());
+    return exit;
+  }
+
+  async pids(id: string): Promise<number[]> {
+    const c = this.#get(id);
+    if (c.status === 'stopped') return [];
+    return c.runtime.pids(id, c.pid);
+  }
+
+  async stats(id: string): Promise<Stats> {
+    const c = this.#get(id);
+    this.#need(c, ['created', 'running', 'paused'], 'read stats of', id);
+    return c.runtime.stats(id, c.pid);
+  }
+
+  checkpoint(id: string): never {
+    const c = this.#get(id);
+    if (c.runtime.name === 'process') throw new ChronicleError('FAILED_PRECONDITION', 'the process runtime cannot checkpoint: use runc with CRIU', { id });
+    throw new ChronicleError('FAILED_PRECONDITION', 'checkpoint is not available in this shim yet (it needs CRIU 4: run scripts/install-criu.sh)', { id });
+  }
+
+  /** Kills everything it hosts (force shutdown). */
+  async killAll(): Promise<void> {
+    for (const c of this.#hosted.values()) {
+      if (c.status !== 'stopped') await c.runtime.kill(c.id, c.pid, 9, true).catch(() => undefined);
+      await Promise.race([this.wait(c.id, ''), new Promise((r) => setTimeout(r, 2000))]);
+      await c.runtime.delete(c.id, true).catch(() => undefined);
+    }
+  }
+}
