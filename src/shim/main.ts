@@ -47,9 +47,9 @@ const exit = (why: string): void => {
   exiting = true;
   log('exiting', { why });
   supervisor.reaper.stop();
-  server.forceShutdown();
   rmSync(address, { force: true });
-  process.exit(0);
+  server.tryShutdown(() => process.exit(0));
+  setTimeout(() => process.exit(0), 1000).unref();
 };
 const supervisor = new Supervisor({
   runtimeBinary: values['runtime-binary'],

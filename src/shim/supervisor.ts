@@ -282,7 +282,8 @@ export class Supervisor {
     this.#hosted.delete(id);
     this.facts.forget(id);
     const exit = c.exit ?? { exitCode: 137, exitedAt: Date.now(), signal: 'SIGKILL' };
-    if (this.#hosted.size === 0) setImmediate(() => this.#opts.onEmpty());
+    // Let the reply go out first; a Create arriving meanwhile keeps the shim alive.
+    if (this.#hosted.size === 0) setTimeout(() => this.#hosted.size === 0 && this.#opts.onEmpty(), 100);
     return exit;
   }
 

@@ -1,0 +1,47 @@
+// A busybox rootfs built from busybox-static (no image pulls), once per test process, and
+// OCI bundles that share it read-only (each with its own tmpfs /tmp and an optional
+// writable bind mount from the host, to observe a container from outside).
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ociSpec } from '../../src/api/oci-spec.js';
+
+const BUSYBOX = '/bin/busybox';
+const APPLETS = ['sh', 'sleep', 'echo', 'true', 'false', 'cat', 'ls', 'ps', 'kill', 'date', 'seq', 'yes', 'env', 'id', 'hostname', 'mkdir', 'rm', 'touch', 'tail', 'head', 'wc', 'grep'];
+
+let shared: string | undefined;
+
+/** The shared rootfs (built on first use). */
+export function busyboxRootfs(): string {
+  if (shared) return shared;
+  if (!existsSync(BUSYBOX)) throw new Error('busybox-static is not installed: apt-get install -y busybox-static');
+  const dir = mkdtempSync(join(tmpdir(), 'chr-rootfs-'));
+  const rootfs = join(dir, 'rootfs');
+  for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc', 'host']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));
+  for (const a of APPLETS) symlinkSync('busybox', join(rootfs, 'bin', a));
+  writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\n');
+  shared = rootfs;
+  return rootfs;
+}
+
+export interface BundleOptions {
+  args: string[];
+  env?: string[];
+  cwd?: string;
+  /** A host dir mounted read-write at /host inside the container. */
+  hostDir?: string;
+}
+
+/** Writes <dir>/config.json for a busybox container; returns dir. */
+export function makeBundle(dir: string, opts: BundleOptions): string {
+  mkdirSync(dir, { recursive: true });
+  const spec = ociSpec(busyboxRootfs(), { args: opts.args, env: opts.env ?? [], cwd: opts.cwd ?? '/' }, 'test');
+  const root = spec['root'] as { path: string; readonly: boolean };
+  root.readonly = true;
+  const mounts = spec['mounts'] as Record<string, unknown>[];
+  mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=16m'] });
+  if (opts.hostDir) mounts.push({ destination: '/host', type: 'bind', source: opts.hostDir, options: ['rbind', 'rw'] });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+  return dir;
+}
