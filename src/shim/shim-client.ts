@@ -35,6 +35,8 @@ export const ShimFactMessage = z.object({
 });
 export type ShimFactMessage = z.infer<typeof ShimFactMessage>;
 
+const LogChunkMessage = z.object({ stream: z.string(), data: z.instanceof(Buffer) });
+
 export interface CreateArgs {
   id: string;
   bundle: string;
@@ -135,6 +137,25 @@ export class ShimClient implements Disposable {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       stream.cancel();
+    }
+  }
+
+  /** stdout/stderr of a container or exec; with follow, until it exits and all is read. */
+  async *logs(id: string, opts: { execId?: string; follow?: boolean; stream?: '' | 'stdout' | 'stderr'; signal?: AbortSignal } = {}): AsyncGenerator<{ stream: string; data: Buffer }> {
+    const method = (this.#client as unknown as Record<string, (req: unknown) => ClientReadableStream<unknown>>)['Logs'];
+    if (!method) throw new TypeError('no shim method Logs');
+    const stream = method.call(this.#client, { id, execId: opts.execId ?? '', follow: opts.follow ?? false, stream: opts.stream ?? '' });
+    const onAbort = (): void => stream.cancel();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const raw of stream as AsyncIterable<unknown>) {
+        const c = LogChunkMessage.safeParse(raw);
+        if (c.success) yield c.data;
+      }
+    } catch (e) {
+      if (!opts.signal?.aborted) throw fromServiceError(e);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -24,3 +24,4 @@ export const KillRequest = z.object({ id: Id, signal: z.number().int().min(1).ma
 export const ExecRequest = z.object({ id: Id, execId: Id, args: Args.min(1, 'a command is required'), env: Env, cwd: OptAbs });
 export const ShutdownRequest = z.object({ force: z.boolean() });
 export const EventsRequest = z.object({ after: z.number().int().nonnegative() });
+export const LogsRequest = z.object({ id: Id, execId: OptId, follow: z.boolean(), stream: z.enum(['', 'stdout', 'stderr']) });

@@ -6,7 +6,8 @@ import type { z } from 'zod';
 import { ChronicleError, invalidArgument, isChronicleError } from '../errors.js';
 import { toServiceError } from '../api/status.js';
 import { SHIM_VERSION } from './handshake.js';
-import { CreateRequest, EventsRequest, ExecRequest, IdRequest, KillRequest, ShutdownRequest } from './shim-requests.js';
+import { readLogs } from './logs.js';
+import { CreateRequest, EventsRequest, ExecRequest, IdRequest, KillRequest, LogsRequest, ShutdownRequest } from './shim-requests.js';
 import type { Supervisor } from './supervisor.js';
 
 function parse<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
@@ -72,6 +73,19 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
       setImmediate(() => shutdown(r.force));
       return {};
     }),
+    Logs: (call: ServerWritableStream<unknown, unknown>) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      void (async () => {
+        const r = parse(LogsRequest, call.request);
+        const out = sup.output(r.id, r.execId);
+        const streams: ('stdout' | 'stderr')[] = r.stream === '' ? ['stdout', 'stderr'] : [r.stream];
+        for await (const chunk of readLogs(out, { follow: r.follow, streams, done: out.done, signal: abort.signal })) {
+          if (!call.write(chunk)) await new Promise((res) => call.once('drain', res));
+        }
+        call.end();
+      })().catch((e: unknown) => call.destroy(Object.assign(new Error(asError(e).message), toServiceError(asError(e)))));
+    },
     Events: (call: ServerWritableStream<unknown, unknown>) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());

@@ -1,7 +1,7 @@
 // The shim's model of what it hosts: containers (each with its init and execs), their exit
 // statuses until Delete, and the facts they produce. It checks every request against the
 // container's state before calling the runtime, so a bad call never reaches runc.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChronicleError } from '../errors.js';
 import type { ChildExit } from './ffi.js';
@@ -64,9 +64,13 @@ export interface SupervisorOptions {
   onEmpty: () => void;
 }
 
-/** Opens a file or FIFO for writing (append for files; a FIFO needs a reader, as containerd's). */
+/**
+ * Opens a file or FIFO for writing. A FIFO is opened read-write, as containerd does: a
+ * write-only open would block until a reader came, and a reader that goes away would
+ * then break the pipe.
+ */
 function openOut(path: string): number {
-  return openSync(path, 'a');
+  return statSync(path, { throwIfNoEntry: false })?.isFIFO() ? openSync(path, 'r+') : openSync(path, 'a');
 }
 
 export class Supervisor {
@@ -242,6 +246,12 @@ export class Supervisor {
       closeSync(out);
       closeSync(err);
     }
+  }
+
+  /** Where a process writes (for Logs), and whether it is done writing. */
+  output(id: string, execId: string): { stdout: string; stderr: string; done: () => boolean } {
+    const p = this.#proc(id, execId);
+    return { stdout: p.stdout, stderr: p.stderr, done: () => p.status === 'stopped' };
   }
 
   state(id: string, execId: string): StateView {
