@@ -16,6 +16,9 @@ import { startApiServer, type ApiServer } from './api/grpc-server.js';
 import type { HandlerEnv } from './api/handler.js';
 import { Metrics } from './api/metrics.js';
 import { Mutations } from './api/mutation.js';
+import { ShimManager } from './api/shim-manager.js';
+import { taskService } from './api/task-service.js';
+import { recover } from './replay/recover.js';
 
 export class Daemon {
   #ready = false;
@@ -26,6 +29,7 @@ export class Daemon {
     readonly logger: Logger,
     readonly log: EventLog,
     readonly projector: Projector,
+    readonly shims: ShimManager,
     private api: ApiServer | undefined,
     private metricsServer: Server | undefined,
   ) {}
@@ -42,11 +46,16 @@ export class Daemon {
     if (!broken) {
       await log.append([{ type: 'DaemonStarted', ns: '', id: '', actor: 'daemon', data: { version: VERSION, pid: process.pid, root: config.root, state: config.state } }]);
     }
-    const daemon = new Daemon(config, logger, log, projector, undefined, undefined);
+    const locks = new ContainerLocks();
+    const shims = new ShimManager({ log, projector, locks, stateDir: config.state, runtimeBinary: config.runtimeBinary, logger: logger.child({ module: 'shims' }), probeTimeoutMs: config.probeTimeoutMs });
+    // The socket opens only after recovery, as containerd's does.
+    if (!broken) await recover({ log, projector, shims, logger: logger.child({ module: 'replay' }), budgetMs: config.recoveryBudgetMs });
+    const daemon = new Daemon(config, logger, log, projector, shims, undefined, undefined);
     const env: HandlerEnv = { logger: logger.child({ module: 'api' }), actorOf: () => `uid:${process.getuid?.() ?? 0}`, ready: () => daemon.#ready };
-    const mutations = new Mutations(log, new ContainerLocks());
+    const mutations = new Mutations(log, locks);
     daemon.api = await startApiServer(config.socket, {
       Containers: containerService({ env, projector, mutations, stateDir: config.state, defaultRuntime: config.runtime }),
+      Tasks: taskService({ env, log, projector, mutations, shims }),
       Events: eventsService(env, log),
       Daemon: daemonService(env, config, log, projector),
     });
@@ -66,6 +75,7 @@ export class Daemon {
     this.#stopped = true;
     this.#ready = false;
     await this.api?.close();
+    this.shims.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     if (!this.log.broken()) {
       await this.log.append([{ type: 'DaemonStopped', ns: '', id: '', actor: 'daemon', data: { reason } }]).catch((e: unknown) => this.logger.warn({ err: e }, 'could not record DaemonStopped'));

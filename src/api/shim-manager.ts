@@ -1,0 +1,195 @@
+// The daemon's side of its shims: spawns them (ShimSpawning is durable BEFORE the spawn, so
+// recovery knows which address to probe), keeps one client per shim, follows each shim's
+// Events stream and turns its facts into log events, and declares a shim lost when its
+// stream ends and PID() fails.
+import { join } from 'node:path';
+import { crashPoint } from '../crash-points.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Fact } from '../events/schemas.js';
+import type { Logger } from '../log.js';
+import type { Projector } from '../projections/projector.js';
+import { containerKey, isLive, type ContainerView } from '../projections/state.js';
+import { addressFor, ShimClient, spawnShim, type ShimFactMessage } from '../shim/index.js';
+import type { CallContext } from './audit.js';
+import type { ContainerLocks } from './container-locks.js';
+
+export const SHIM_GROUP_LABEL = 'chronicle.io/shim-group';
+
+interface Followed {
+  ns: string;
+  client: ShimClient;
+  abort: AbortController;
+}
+
+export interface ShimManagerDeps {
+  log: EventLog;
+  projector: Projector;
+  stateDir: string;
+  runtimeBinary: string;
+  logger: Logger;
+  probeTimeoutMs: number;
+  /** Shim facts take the container's lock, so they land after the facts of a call in flight. */
+  locks: ContainerLocks;
+}
+
+export class ShimManager {
+  readonly #deps: ShimManagerDeps;
+  readonly #shims = new Map<string, Followed>();
+  /** One spawn at a time per address (a group shim is shared by several containers). */
+  readonly #spawning = new Map<string, Promise<{ client: ShimClient; pid: number; ready: Fact | undefined }>>();
+
+  constructor(deps: ShimManagerDeps) {
+    this.#deps = deps;
+  }
+
+  get runcRoot(): string {
+    return join(this.#deps.stateDir, 'runc');
+  }
+
+  client(address: string): ShimClient | undefined {
+    return this.#shims.get(address)?.client;
+  }
+
+  /**
+   * The shim for a container: its group's shim if it has one and it serves, else a new one.
+   * Returns the ShimReady fact to append with TaskCreated when it spawned one.
+   */
+  async ensure(ctx: CallContext, c: ContainerView): Promise<{ address: string; pid: number; client: ShimClient; ready: Fact | undefined }> {
+    const group = c.labels[SHIM_GROUP_LABEL];
+    const key = group ? `group.${group}` : c.id;
+    const address = addressFor({ stateDir: this.#deps.stateDir, ns: c.ns, id: key });
+    const known = this.#deps.projector.state.shims[address];
+    const followed = this.#shims.get(address);
+    if (group && followed && known?.status === 'ready' && known.pid !== null) {
+      try {
+        await followed.client.pid(this.#deps.probeTimeoutMs);
+        return { address, pid: known.pid, client: followed.client, ready: undefined };
+      } catch {
+        // gone: spawn a new one at the same address
+      }
+    }
+    let pending = this.#spawning.get(address);
+    if (!pending) {
+      pending = this.#spawn(ctx, c.ns, key, address, group);
+      this.#spawning.set(address, pending);
+      void pending.finally(() => this.#spawning.delete(address)).catch(() => undefined);
+    }
+    const s = await pending;
+    return { address, ...s };
+  }
+
+  async #spawn(ctx: CallContext, ns: string, key: string, address: string, group: string | undefined): Promise<{ client: ShimClient; pid: number; ready: Fact | undefined }> {
+    await this.#deps.log.append([{ type: 'ShimSpawning', ns, id: group ? '' : key, actor: ctx.actor, req: ctx.req, data: { address, ...(group ? { group } : {}) } }]);
+    const hello = await spawnShim({ stateDir: this.#deps.stateDir, ns, id: key, runtimeBinary: this.#deps.runtimeBinary, runcRoot: this.runcRoot });
+    crashPoint('shim.after-spawn');
+    const client = new ShimClient(address);
+    this.#follow(address, ns, client, 0);
+    const ready: Fact = { type: 'ShimReady', ns, id: group ? '' : key, actor: 'daemon', req: ctx.req, data: { address, pid: hello.pid, version: hello.version } };
+    return { client, pid: hello.pid, ready };
+  }
+
+  /** Attaches to a shim the log names (recovery): PID() with a deadline, then follow. */
+  async attach(address: string, ns: string, expectedPid: number | null): Promise<boolean> {
+    const client = new ShimClient(address);
+    try {
+      const { pid } = await client.pid(this.#deps.probeTimeoutMs);
+      if (expectedPid !== null && pid !== expectedPid) throw new Error(`pid ${pid}, log says ${expectedPid}`);
+    } catch (e) {
+      this.#deps.logger.warn({ address, err: String(e) }, 'shim unreachable');
+      client.close();
+      return false;
+    }
+    this.#follow(address, ns, client, this.#deps.projector.state.shims[address]?.lastShimSeq ?? 0);
+    return true;
+  }
+
+  #follow(address: string, ns: string, client: ShimClient, after: number): void {
+    this.#shims.get(address)?.abort.abort();
+    const abort = new AbortController();
+    this.#shims.set(address, { ns, client, abort });
+    void (async () => {
+      let last = after;
+      for (let attempt = 0; !abort.signal.aborted; attempt++) {
+        try {
+          for await (const f of client.events(last, abort.signal)) {
+            await this.#record(address, ns, f);
+            last = f.shimSeq;
+            attempt = 0;
+          }
+        } catch {
+          // the stream broke: find out below whether the shim is still there
+        }
+        if (abort.signal.aborted) return;
+        const alive = await client.pid(this.#deps.probeTimeoutMs).then(
+          () => true,
+          () => false,
+        );
+        if (!alive) {
+          await this.lost(address, 'shim stopped answering');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+      }
+    })().catch((e: unknown) => this.#deps.logger.error({ address, err: String(e) }, 'shim follower failed'));
+  }
+
+  /** One shim fact into the log, once: the projection knows the last shimSeq logged. */
+  async #record(address: string, ns: string, f: ShimFactMessage): Promise<void> {
+    await this.#deps.locks.with(containerKey(ns, f.containerId), () => this.#recordLocked(address, ns, f));
+  }
+
+  async #recordLocked(address: string, ns: string, f: ShimFactMessage): Promise<void> {
+    const state = this.#deps.projector.state;
+    if ((state.shims[address]?.lastShimSeq ?? 0) >= f.shimSeq) return;
+    const c = state.containers[containerKey(ns, f.containerId)];
+    if (!c?.task || c.task.shim.address !== address) return;
+    const base = { ns, id: f.containerId, actor: 'shim', shimSeq: f.shimSeq } as const;
+    if (f.type === 'exit') {
+      if (c.task.status === 'exited') return;
+      await this.#deps.log.append([
+        { ...base, type: 'TaskExited', data: { pid: f.pid, exitCode: f.exitCode, signal: f.signal || null, exitedAt: f.exitedAt, reason: f.signal ? 'killed' : 'exited' } },
+      ]);
+    } else if (f.type === 'exec-exit') {
+      await this.#deps.log.append([{ ...base, type: 'ExecExited', data: { execId: f.execId, pid: f.pid, exitCode: f.exitCode, exitedAt: f.exitedAt } }]);
+    } else {
+      await this.#deps.log.append([{ ...base, type: 'TaskOOM', data: {} }]);
+    }
+  }
+
+  /** ShimLost, then TaskExited(shim-lost) for each live task it hosted. */
+  async lost(address: string, reason: string): Promise<number> {
+    const followed = this.#shims.get(address);
+    followed?.abort.abort();
+    followed?.client.close();
+    this.#shims.delete(address);
+    const state = this.#deps.projector.state;
+    const shim = state.shims[address];
+    // A shim that hosted nothing any more exited as it should: that is no loss.
+    if (!shim || shim.status === 'lost' || shim.containers.length === 0) return 0;
+    const facts: Fact[] = [];
+    const now = Date.now();
+    let tasks = 0;
+    for (const key of shim.containers) {
+      const c = state.containers[key];
+      if (!c || !isLive(c.task)) continue;
+      tasks++;
+      facts.push({ type: 'TaskExited', ns: c.ns, id: c.id, actor: 'recovery', data: { pid: c.task.pid, exitCode: 255, signal: null, exitedAt: now, reason: 'shim-lost' } });
+    }
+    const first = shim.containers[0]?.split('/');
+    facts.unshift({ type: 'ShimLost', ns: first?.[0] ?? '', id: first?.[1] ?? '', actor: 'recovery', data: { address, pid: shim.pid, reason } });
+    await this.#deps.log.append(facts);
+    return tasks;
+  }
+
+  /** Forgets a shim that exited after its last Delete. */
+  forget(address: string): void {
+    const f = this.#shims.get(address);
+    f?.abort.abort();
+    f?.client.close();
+    this.#shims.delete(address);
+  }
+
+  close(): void {
+    for (const address of [...this.#shims.keys()]) this.forget(address);
+  }
+}

@@ -1,0 +1,59 @@
+// Recovery on start (DESIGN section 7): the projection has been loaded from the newest
+// snapshot plus the log; now every shim the log says is hosting a live task, and every
+// ShimSpawning without an outcome, is probed with PID() under a deadline, concurrently.
+// Live shims are followed from the last shimSeq in the log (exits during the downtime come
+// in with their real time); dead ones become ShimLost + TaskExited(shim-lost).
+// Nothing here lists a directory: the log names what exists.
+import { crashPoint } from '../crash-points.js';
+import type { EventLog } from '../events/event-log.js';
+import type { DaemonRecovered } from '../events/schemas.js';
+import type { Logger } from '../log.js';
+import type { Projector } from '../projections/projector.js';
+import { isLive } from '../projections/state.js';
+import type { ShimManager } from '../api/shim-manager.js';
+
+export interface RecoverDeps {
+  log: EventLog;
+  projector: Projector;
+  shims: ShimManager;
+  logger: Logger;
+  budgetMs: number;
+  concurrency?: number;
+}
+
+export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
+  const t0 = performance.now();
+  const state = deps.projector.state;
+  const targets = Object.values(state.shims).filter((s) => {
+    if (s.status === 'lost') return false;
+    const live = s.containers.some((k) => isLive(state.containers[k]?.task));
+    return live || s.status === 'spawning';
+  });
+  let alive = 0;
+  let lost = 0;
+  const queue = [...targets];
+  const deadline = Date.now() + deps.budgetMs;
+  const worker = async (): Promise<void> => {
+    for (let s = queue.shift(); s; s = queue.shift()) {
+      const ns = s.containers[0]?.split('/')[0] ?? 'default';
+      const ok = Date.now() < deadline && (await deps.shims.attach(s.address, ns, s.pid));
+      if (ok) alive++;
+      else lost += await deps.shims.lost(s.address, Date.now() < deadline ? 'no answer to PID() on restart' : 'recovery budget spent');
+      crashPoint('recovery.middle');
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? 16, Math.max(1, targets.length)) }, worker));
+  const probeMs = performance.now() - t0;
+  const loaded = deps.projector.loaded;
+  const result: DaemonRecovered = {
+    replayed: loaded.replayed,
+    snapshotSeq: loaded.snapshotSeq,
+    alive,
+    lost,
+    reconciled: 0,
+    durations: { replayMs: Math.round(loaded.ms * 10) / 10, probeMs: Math.round(probeMs * 10) / 10 },
+  };
+  await deps.log.append([{ type: 'DaemonRecovered', ns: '', id: '', actor: 'recovery', data: result }]);
+  deps.logger.info(result, 'recovered');
+  return result;
+}
