@@ -69,6 +69,12 @@ for (const runtime of ['runc', 'process'] as const) {
       const xExit = await client.wait('main', 'x1', 10_000);
       assert.equal(xExit.exitCode, 4);
       assert.equal(readFileSync(x.stdout, 'utf8').trim(), 'exec-says-hi');
+      const stats = await client.stats('main');
+      assert.ok(stats.pids >= 1, 'stats count the container processes');
+      assert.ok(stats.memoryBytes > 0, 'stats read memory');
+      // The cgroup counts CPU in ns; /proc counts 10 ms ticks, which a sleeping loop may not reach.
+      if (runtime === 'runc') assert.ok(stats.cpuUsageNs > 0, 'stats read the cgroup cpu usage');
+      assert.equal((await client.state('main', 'x1')).status, 'stopped', 'exec-scoped state');
       await client.kill('main', 9, { all: true });
       const exit = await client.wait('main', '', 10_000);
       assert.equal(exit.exitCode, 137);
