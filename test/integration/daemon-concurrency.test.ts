@@ -1,0 +1,51 @@
+// 32 concurrent clients x 10 lifecycles each against one daemon: every lifecycle's facts
+// are in the log once and in causal order, and nothing is left behind.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { call, readEvents, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { alive, childrenOf, waitFor } from '../support/shim-harness.js';
+
+let d: RunningDaemon | undefined;
+after(async () => d?.cleanup());
+
+const CLIENTS = 32;
+const ROUNDS = 10;
+const ORDER = ['ContainerCreated', 'ShimSpawning', 'ShimReady', 'TaskCreated', 'TaskStarted', 'TaskExited', 'TaskDeleted', 'ContainerDeleted'];
+
+test(`${CLIENTS} concurrent clients x ${ROUNDS} lifecycles`, async () => {
+  d = await startDaemon();
+  const daemon = d;
+  const shimPids = new Set<number>();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, c) => {
+      // Each client has its own connections, as separate programs would.
+      const C = daemon.client('Containers');
+      const T = daemon.client('Tasks');
+      for (let r = 0; r < ROUNDS; r++) {
+        const id = `c${c}-r${r}`;
+        await call(C, 'Create', { id, runtime: 'process', args: ['/bin/sh', '-c', `exit ${(c + r) % 7}`] });
+        const created = await call<{ task: { shimPid: number } }>(T, 'Create', { id });
+        shimPids.add(created.task.shimPid);
+        await call(T, 'Start', { id });
+        const w = await call<{ exitCode: number }>(T, 'Wait', { id });
+        assert.equal(w.exitCode, (c + r) % 7);
+        await call(T, 'Delete', { id });
+        await call(C, 'Delete', { id });
+      }
+    }),
+  );
+  const events = await readEvents(daemon);
+  const byId = new Map<string, string[]>();
+  for (const e of events) {
+    if (!e.id || e.type.startsWith('Request')) continue;
+    byId.set(e.id, [...(byId.get(e.id) ?? []), e.type]);
+  }
+  assert.equal(byId.size, CLIENTS * ROUNDS);
+  for (const [id, types] of byId) assert.deepEqual(types, ORDER, id);
+  assert.equal(events.filter((e) => e.type === 'RequestCompleted').length, CLIENTS * ROUNDS * 5); // Wait reads; the five other calls mutate
+  for (let i = 1; i < events.length; i++) assert.equal(events[i]!.seq, events[i - 1]!.seq + 1);
+  await waitFor(() => [...shimPids].every((p) => !alive(p)), 10_000, 'every shim to exit');
+  assert.deepEqual(childrenOf(daemon.child.pid!), [], 'no child of the daemon is left');
+  const list = await call<{ containers: unknown[] }>(daemon.client('Containers'), 'List', { labelFilters: [] });
+  assert.equal(list.containers.length, 0);
+});
