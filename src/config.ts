@@ -22,6 +22,8 @@ export const Config = z.object({
   /** Per-shim deadline for recovery probes, and the overall recovery budget. */
   probeTimeoutMs: z.number().int().positive(),
   recoveryBudgetMs: z.number().int().positive(),
+  /** Warm shims kept spawned ahead of need (0 disables the pool). */
+  shimPool: z.number().int().min(0).max(64),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -62,6 +64,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     logLevel: 'info',
     probeTimeoutMs: 2_000,
     recoveryBudgetMs: 10_000,
+    shimPool: 2,
   };
 }
 
@@ -75,6 +78,7 @@ const FLAGS = {
   'snapshot-interval': { type: 'string' },
   'log-level': { type: 'string' },
   'metrics-address': { type: 'string' },
+  'shim-pool': { type: 'string' },
 } as const;
 
 const ENV: Record<string, keyof Config> = {
@@ -86,9 +90,10 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_SNAPSHOT_INTERVAL: 'snapshotInterval',
   CHRONICLE_LOG_LEVEL: 'logLevel',
   CHRONICLE_METRICS_ADDRESS: 'metricsAddress',
+  CHRONICLE_SHIM_POOL: 'shimPool',
 };
 
-const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs']);
+const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool']);
 
 function coerce(key: keyof Config, v: string): unknown {
   return NUMERIC.has(key) && /^\d+$/.test(v) ? Number(v) : v;
@@ -134,6 +139,7 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'snapshot-interval': 'snapshotInterval',
     'log-level': 'logLevel',
     'metrics-address': 'metricsAddress',
+    'shim-pool': 'shimPool',
   };
   for (const [flag, key] of Object.entries(flagMap)) {
     const v = (flags as Record<string, string | undefined>)[flag];

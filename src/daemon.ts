@@ -47,7 +47,7 @@ export class Daemon {
       await log.append([{ type: 'DaemonStarted', ns: '', id: '', actor: 'daemon', data: { version: VERSION, pid: process.pid, root: config.root, state: config.state } }]);
     }
     const locks = new ContainerLocks();
-    const shims = new ShimManager({ log, projector, locks, stateDir: config.state, runtimeBinary: config.runtimeBinary, logger: logger.child({ module: 'shims' }), probeTimeoutMs: config.probeTimeoutMs });
+    const shims = new ShimManager({ log, projector, locks, stateDir: config.state, runtimeBinary: config.runtimeBinary, logger: logger.child({ module: 'shims' }), probeTimeoutMs: config.probeTimeoutMs, poolSize: config.shimPool });
     // The socket opens only after recovery, as containerd's does.
     if (!broken) await recover({ log, projector, shims, logger: logger.child({ module: 'replay' }), budgetMs: config.recoveryBudgetMs });
     const daemon = new Daemon(config, logger, log, projector, shims, undefined, undefined);
@@ -65,6 +65,7 @@ export class Daemon {
       daemon.metricsServer = await metrics.listen(config.metricsAddress);
     }
     daemon.#ready = true;
+    shims.startPool();
     logger.info({ socket: config.socket }, 'serving');
     return daemon;
   }
@@ -75,7 +76,7 @@ export class Daemon {
     this.#stopped = true;
     this.#ready = false;
     await this.api?.close();
-    this.shims.close();
+    await this.shims.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     if (!this.log.broken()) {
       await this.log.append([{ type: 'DaemonStopped', ns: '', id: '', actor: 'daemon', data: { reason } }]).catch((e: unknown) => this.logger.warn({ err: e }, 'could not record DaemonStopped'));

@@ -2,6 +2,7 @@
 // recovery knows which address to probe), keeps one client per shim, follows each shim's
 // Events stream and turns its facts into log events, and declares a shim lost when its
 // stream ends and PID() fails.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { crashPoint } from '../crash-points.js';
 import type { EventLog } from '../events/event-log.js';
@@ -30,16 +31,41 @@ export interface ShimManagerDeps {
   probeTimeoutMs: number;
   /** Shim facts take the container's lock, so they land after the facts of a call in flight. */
   locks: ContainerLocks;
+  /** Pre-spawned shims kept ready (0: spawn on demand). Spawning a shim costs ~250 ms. */
+  poolSize?: number;
 }
 
 export class ShimManager {
   readonly #deps: ShimManagerDeps;
   readonly #shims = new Map<string, Followed>();
   /** One spawn at a time per address (a group shim is shared by several containers). */
-  readonly #spawning = new Map<string, Promise<{ client: ShimClient; pid: number; ready: Fact | undefined }>>();
+  readonly #spawning = new Map<string, Promise<{ client: ShimClient; pid: number; ready: Fact | undefined; address: string }>>();
+
+  /** Warm shims, spawned ahead of need and not yet named in the log. */
+  readonly #pool: Promise<{ address: string; pid: number; version: string }>[] = [];
+  #closed = false;
 
   constructor(deps: ShimManagerDeps) {
     this.#deps = deps;
+  }
+
+  /** Fills the warm pool (call once the daemon serves). */
+  startPool(): void {
+    while (!this.#closed && this.#pool.length < (this.#deps.poolSize ?? 0)) {
+      const p = spawnShim({ stateDir: this.#deps.stateDir, ns: 'pool', id: `w${randomUUID().slice(0, 12)}`, runtimeBinary: this.#deps.runtimeBinary, runcRoot: this.runcRoot, pool: true });
+      p.catch((e: unknown) => this.#deps.logger.warn({ err: String(e) }, 'warm shim failed'));
+      this.#pool.push(p);
+    }
+  }
+
+  async #takeWarm(): Promise<{ address: string; pid: number; version: string } | undefined> {
+    while (this.#pool.length > 0) {
+      const next = this.#pool.shift()!;
+      this.startPool();
+      const hello = await next.catch(() => undefined);
+      if (hello) return hello;
+    }
+    return undefined;
   }
 
   get runcRoot(): string {
@@ -74,18 +100,25 @@ export class ShimManager {
       this.#spawning.set(address, pending);
       void pending.finally(() => this.#spawning.delete(address)).catch(() => undefined);
     }
-    const s = await pending;
-    return { address, ...s };
+    return pending;
   }
 
-  async #spawn(ctx: CallContext, ns: string, key: string, address: string, group: string | undefined): Promise<{ client: ShimClient; pid: number; ready: Fact | undefined }> {
+  async #spawn(ctx: CallContext, ns: string, key: string, address: string, group: string | undefined): Promise<{ client: ShimClient; pid: number; ready: Fact | undefined; address: string }> {
+    const warm = group ? undefined : await this.#takeWarm();
+    if (warm) {
+      // Already running: the log names its address before any container is given to it.
+      await this.#deps.log.append([{ type: 'ShimSpawning', ns, id: key, actor: ctx.actor, req: ctx.req, data: { address: warm.address } }]);
+      const client = new ShimClient(warm.address);
+      this.#follow(warm.address, ns, client, 0);
+      return { client, pid: warm.pid, ready: { type: 'ShimReady', ns, id: key, actor: 'daemon', req: ctx.req, data: { address: warm.address, pid: warm.pid, version: warm.version } }, address: warm.address };
+    }
     await this.#deps.log.append([{ type: 'ShimSpawning', ns, id: group ? '' : key, actor: ctx.actor, req: ctx.req, data: { address, ...(group ? { group } : {}) } }]);
     const hello = await spawnShim({ stateDir: this.#deps.stateDir, ns, id: key, runtimeBinary: this.#deps.runtimeBinary, runcRoot: this.runcRoot });
     crashPoint('shim.after-spawn');
     const client = new ShimClient(address);
     this.#follow(address, ns, client, 0);
     const ready: Fact = { type: 'ShimReady', ns, id: group ? '' : key, actor: 'daemon', req: ctx.req, data: { address, pid: hello.pid, version: hello.version } };
-    return { client, pid: hello.pid, ready };
+    return { client, pid: hello.pid, ready, address };
   }
 
   /** Attaches to a shim the log names (recovery): PID() with a deadline, then follow. */
@@ -189,7 +222,16 @@ export class ShimManager {
     this.#shims.delete(address);
   }
 
-  close(): void {
+  /** Stops following (shims keep running) and retires the warm shims nobody was given. */
+  async close(): Promise<void> {
+    this.#closed = true;
     for (const address of [...this.#shims.keys()]) this.forget(address);
+    const warm = await Promise.all(this.#pool.splice(0).map((p) => p.catch(() => undefined)));
+    for (const w of warm) {
+      if (!w) continue;
+      const c = new ShimClient(w.address);
+      await c.shutdown(false).catch(() => undefined);
+      c.close();
+    }
   }
 }

@@ -21,6 +21,8 @@ const { values } = parseArgs({
     'state-dir': { type: 'string' },
     'runtime-binary': { type: 'string', default: 'runc' },
     'runc-root': { type: 'string' },
+    // A warm-pool shim: it leaves by itself if its daemon dies before giving it work.
+    pool: { type: 'boolean', default: false },
   },
 });
 const stateDir = values['state-dir'];
@@ -64,6 +66,14 @@ supervisor.supervise();
 process.on('SIGTERM', () => {
   if (!supervisor.live) exit('SIGTERM');
 });
+if (values.pool) {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (supervisor.size > 0) clearInterval(timer);
+    else if (process.ppid !== parent) exit('warm-pool shim orphaned before use');
+  }, 1000);
+  timer.unref();
+}
 process.on('uncaughtException', (e) => log('uncaught', { err: e.stack ?? String(e) }));
 process.on('unhandledRejection', (e) => log('unhandled rejection', { err: String(e) }));
 

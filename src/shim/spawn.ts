@@ -21,6 +21,8 @@ export interface SpawnShimOptions {
   /** Default: <stateDir>/s/<address>.log */
   logFile?: string;
   timeoutMs?: number;
+  /** A warm-pool shim (exits if orphaned before it hosts anything). */
+  pool?: boolean;
 }
 
 /** The address a shim for ns/id will serve on (known before the spawn). */
@@ -36,6 +38,7 @@ export async function spawnShim(opts: SpawnShimOptions): Promise<Handshake> {
   const args = [SHIM_MAIN, '--state-dir', opts.stateDir, '--ns', opts.ns, '--id', opts.id];
   if (opts.runtimeBinary) args.push('--runtime-binary', opts.runtimeBinary);
   args.push('--runc-root', opts.runcRoot ?? join(opts.stateDir, 'runc'));
+  if (opts.pool) args.push('--pool');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });
   closeSync(logFd);
   try {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { call, readEvents, startDaemon, type RunningDaemon } from '../support/daemon.js';
-import { alive, childrenOf, waitFor } from '../support/shim-harness.js';
+import { alive, waitFor, workingChildrenOf } from '../support/shim-harness.js';
 
 let d: RunningDaemon | undefined;
 after(async () => d?.cleanup());
@@ -45,7 +45,7 @@ test(`${CLIENTS} concurrent clients x ${ROUNDS} lifecycles`, async () => {
   assert.equal(events.filter((e) => e.type === 'RequestCompleted').length, CLIENTS * ROUNDS * 5); // Wait reads; the five other calls mutate
   for (let i = 1; i < events.length; i++) assert.equal(events[i]!.seq, events[i - 1]!.seq + 1);
   await waitFor(() => [...shimPids].every((p) => !alive(p)), 10_000, 'every shim to exit');
-  assert.deepEqual(childrenOf(daemon.child.pid!), [], 'no child of the daemon is left');
+  assert.deepEqual(workingChildrenOf(daemon.child.pid!), [], 'no child of the daemon is left');
   const list = await call<{ containers: unknown[] }>(daemon.client('Containers'), 'List', { labelFilters: [] });
   assert.equal(list.containers.length, 0);
 });

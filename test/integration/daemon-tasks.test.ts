@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
 import { call, readEvents, startDaemon, type CallError, type EventMsg, type RunningDaemon } from '../support/daemon.js';
-import { alive, childrenOf, waitFor } from '../support/shim-harness.js';
+import { alive, childrenOf, waitFor, workingChildrenOf } from '../support/shim-harness.js';
 
 const started: RunningDaemon[] = [];
 const pids: number[] = [];
@@ -87,12 +87,17 @@ test('kill -9 of the daemon: tasks come back with their pids; an exit during the
   for (const t of before) pids.push(t.pid, t.shimPid);
   const lastSeq = (await call<{ seq: number }>(d.client('Events'), 'Head', {})).seq;
 
+  const working = new Set(workingChildrenOf(d.child.pid!));
+  const warm = childrenOf(d.child.pid!).filter((p) => !working.has(p) && !before.some((t) => t.shimPid === p));
+  assert.ok(warm.length > 0, 'the daemon keeps warm shims');
   await d.stop('SIGKILL');
   const downAt = Date.now();
   const victim = before.find((t) => t.id === 'k4')!;
   process.kill(victim.pid, 'SIGKILL'); // exits while nobody listens
   await waitFor(() => !alive(victim.pid), 5000, 'the victim to die');
   await new Promise((r) => setTimeout(r, 200));
+  // Warm shims that were never given work leave once their daemon is gone.
+  await waitFor(() => warm.every((p) => !alive(p)), 5000, 'orphaned warm shims to exit');
   const upAt = Date.now();
 
   d = await daemon(dir);
@@ -123,6 +128,6 @@ test('kill -9 of the daemon: tasks come back with their pids; an exit during the
     await call(d.client('Containers'), 'Delete', { id });
   }
   for (const t of before) await waitFor(() => !alive(t.shimPid) && !alive(t.pid), 5000, `${t.id}'s shim and process to be gone`);
-  assert.deepEqual(childrenOf(d.child.pid!), []);
+  assert.deepEqual(workingChildrenOf(d.child.pid!), []);
   rmSync(dir, { recursive: true, force: true });
 });

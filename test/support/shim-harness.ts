@@ -39,6 +39,17 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** Children of `pid` that are not warm-pool shims (a pool shim given work still counts as one). */
+export function workingChildrenOf(pid: number): number[] {
+  return childrenOf(pid).filter((c) => {
+    try {
+      return !readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').includes('--pool');
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Children of `pid` in state Z (zombies), from /proc. */
 export function zombiesOf(pid: number): number[] {
   const out: number[] = [];
