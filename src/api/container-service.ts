@@ -1,5 +1,6 @@
 // chronicle.v1.Containers: create (from a bundle, or a rootfs plus a process from which the
 // daemon writes the OCI spec), get, list by labels, update labels, delete.
+import { createHash } from 'node:crypto';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -94,7 +95,10 @@ export function containerService(deps: ContainerServiceDeps): UntypedServiceImpl
           if (req.rootfs !== '' && !(await exists(req.rootfs))) throw new ChronicleError('INVALID_ARGUMENT', 'invalid rootfs: no such directory', { field: 'rootfs' });
           // The daemon owns bundles it writes; they live in the volatile state dir.
           await mkdir(bundle, { recursive: true, mode: 0o711 });
-          if (runtime === 'runc') await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(req.rootfs, { args: req.args, env: req.env, cwd: req.cwd || '/' }, req.id), null, 2));
+          if (runtime === 'runc') {
+            const cgroup = `/chronicle/${ctx.ns}/${req.id}-${createHash('sha256').update(bundle).digest('hex').slice(0, 12)}`;
+            await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(req.rootfs, { args: req.args, env: req.env, cwd: req.cwd || '/' }, req.id, cgroup), null, 2));
+          }
         }
         const created = d.facts[0];
         if (!created || created.type !== 'ContainerCreated') throw new TypeError('decide gave no ContainerCreated');

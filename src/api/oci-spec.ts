@@ -11,7 +11,12 @@ export interface ProcessSpec {
 const CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_SETFCAP'];
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export function ociSpec(rootfs: string, proc: ProcessSpec, hostname: string): Record<string, unknown> {
+/**
+ * `cgroupsPath` must be unique on the host: runc's default is /<container id>, which two
+ * daemons (or two test runs) with the same id would share, and `runc delete --force` of
+ * one would then kill the other's processes.
+ */
+export function ociSpec(rootfs: string, proc: ProcessSpec, hostname: string, cgroupsPath: string): Record<string, unknown> {
   const env = proc.env.some((e) => e.startsWith('PATH=')) ? [...proc.env] : [DEFAULT_PATH, ...proc.env];
   return {
     ociVersion: '1.0.2',
@@ -36,6 +41,7 @@ export function ociSpec(rootfs: string, proc: ProcessSpec, hostname: string): Re
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     ],
     linux: {
+      cgroupsPath,
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
       maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],

@@ -23,6 +23,9 @@ const { values } = parseArgs({
     'runc-root': { type: 'string' },
     // A warm-pool shim: it leaves by itself if its daemon dies before giving it work.
     pool: { type: 'boolean', default: false },
+    // Who spawned it: a warm shim compares its parent with this (its parent may already be
+    // gone by the time this code runs).
+    'parent-pid': { type: 'string' },
   },
 });
 const stateDir = values['state-dir'];
@@ -67,7 +70,7 @@ process.on('SIGTERM', () => {
   if (!supervisor.live) exit('SIGTERM');
 });
 if (values.pool) {
-  const parent = process.ppid;
+  const parent = Number(values['parent-pid'] ?? process.ppid);
   const timer = setInterval(() => {
     if (supervisor.size > 0) clearInterval(timer);
     else if (process.ppid !== parent) exit('warm-pool shim orphaned before use');

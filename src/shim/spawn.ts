@@ -38,7 +38,7 @@ export async function spawnShim(opts: SpawnShimOptions): Promise<Handshake> {
   const args = [SHIM_MAIN, '--state-dir', opts.stateDir, '--ns', opts.ns, '--id', opts.id];
   if (opts.runtimeBinary) args.push('--runtime-binary', opts.runtimeBinary);
   args.push('--runc-root', opts.runcRoot ?? join(opts.stateDir, 'runc'));
-  if (opts.pool) args.push('--pool');
+  if (opts.pool) args.push('--pool', '--parent-pid', String(process.pid));
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });
   closeSync(logFd);
   try {

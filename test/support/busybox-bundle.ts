@@ -3,6 +3,7 @@
 // writable bind mount from the host, to observe a container from outside).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ociSpec } from '../../src/api/oci-spec.js';
 
@@ -36,7 +37,9 @@ export interface BundleOptions {
 /** Writes <dir>/config.json for a busybox container; returns dir. */
 export function makeBundle(dir: string, opts: BundleOptions): string {
   mkdirSync(dir, { recursive: true });
-  const spec = ociSpec(busyboxRootfs(), { args: opts.args, env: opts.env ?? [], cwd: opts.cwd ?? '/' }, 'test');
+  // A cgroup of its own: runc's default (/<id>) is shared by equal ids across runc roots.
+  const cgroup = `/chronicle-test/${randomUUID()}`;
+  const spec = ociSpec(busyboxRootfs(), { args: opts.args, env: opts.env ?? [], cwd: opts.cwd ?? '/' }, 'test', cgroup);
   const root = spec['root'] as { path: string; readonly: boolean };
   root.readonly = true;
   const mounts = spec['mounts'] as Record<string, unknown>[];
