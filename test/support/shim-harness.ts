@@ -24,19 +24,25 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Children of `pid`, from /proc. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
+/** State letter and parent of every process, from /proc/<pid>/stat (after the comm field). */
+function processes(): { pid: number; state: string; ppid: number }[] {
+  const out: { pid: number; state: string; ppid: number }[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: Number(name), state: f[0] ?? '', ppid: Number(f[1]) });
     } catch {
       // gone
     }
   }
   return out;
+}
+
+/** Children of `pid`, from /proc. */
+export function childrenOf(pid: number): number[] {
+  return processes().filter((p) => p.ppid === pid).map((p) => p.pid);
 }
 
 /** Children of `pid` that are not warm-pool shims (a pool shim given work still counts as one). */
@@ -52,18 +58,7 @@ export function workingChildrenOf(pid: number): number[] {
 
 /** Children of `pid` in state Z (zombies), from /proc. */
 export function zombiesOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (f[0] === 'Z' && Number(f[1]) === pid) out.push(Number(name));
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return processes().filter((p) => p.ppid === pid && p.state === 'Z').map((p) => p.pid);
 }
 
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
