@@ -1,0 +1,104 @@
+// The chronicle.v1 messages as the CLI receives them (proto-loader with keepCase: false,
+// longs: Number, defaults: true): the CLI's own view of proto/chronicle.proto.
+
+export interface Task {
+  id: string;
+  namespace: string;
+  status: string;
+  pid: number;
+  exitCode: number;
+  exitSignal: string;
+  exitedAt: number;
+  exitReason: string;
+  shimAddress: string;
+  shimPid: number;
+  stdout: string;
+  stderr: string;
+  startedAt: number;
+}
+
+export interface Container {
+  id: string;
+  namespace: string;
+  runtime: string;
+  bundle: string;
+  rootfs: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  labels: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+  task?: Task | null;
+}
+
+export interface CreateContainerRequest {
+  id: string;
+  runtime: string;
+  bundle: string;
+  rootfs: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  labels: Record<string, string>;
+}
+
+export interface TaskReply {
+  task?: Task | null;
+}
+export interface ListContainersReply {
+  containers: Container[];
+}
+export interface ExecReply {
+  pid: number;
+  stdout: string;
+  stderr: string;
+}
+export interface WaitReply {
+  exitCode: number;
+  exitedAt: number;
+  exitSignal: string;
+}
+export interface DeleteTaskReply {
+  exitCode: number;
+  exitedAt: number;
+}
+export interface LogChunk {
+  stream: string;
+  data: Buffer;
+}
+
+export interface Event {
+  seq: number;
+  ts: number;
+  namespace: string;
+  id: string;
+  type: string;
+  version: number;
+  dataJson: string;
+  actor: string;
+  req: string;
+  shimSeq: number;
+  prev: string;
+  hash: string;
+}
+
+export interface SubscribeRequest {
+  fromSeq: number;
+  fromTime: number;
+  filters: string[];
+  follow: boolean;
+}
+
+export interface InfoReply {
+  version: string;
+  pid: number;
+  root: string;
+  state: string;
+  socket: string;
+  defaultRuntime: string;
+  headSeq: number;
+  lastRecoveryJson: string;
+  containers: number;
+  tasksRunning: number;
+}

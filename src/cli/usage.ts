@@ -1,0 +1,60 @@
+// Help text (plain strings: printing help loads nothing else).
+
+export const GLOBAL_HELP = `Usage: chronicle [global flags] COMMAND [flags] [args]
+
+chronicle is the command line client of chronicled, the event-sourced container runtime.
+
+Commands:
+  run       create and start a container, follow its output, exit with its code
+  create    create a container and its task, without starting it
+  start     start a created task
+  ps        list containers and their tasks
+  inspect   print a container (and its task) as JSON
+  pause     pause a task
+  resume    resume a paused task
+  kill      signal a task
+  exec      run another process in a task, exit with its code
+  logs      print (or follow) a task's output
+  rm        delete containers (their tasks first)
+  wait      wait for a task to exit, print and exit with its code
+  events    print the event log (and follow it live)
+  info      print what the daemon is and what its last recovery found
+  daemon    run chronicled in the foreground with the given flags
+
+Global flags (also accepted after the command):
+  --socket PATH         the daemon's socket (env CHRONICLE_SOCKET)
+  -n, --namespace NS    namespace (env CHRONICLE_NAMESPACE, default "default")
+  --json                machine-readable output
+  --timeout DURATION    deadline of each call (default 30s; waits only when given)
+  -h, --help            this help, or a command's help
+
+Exit codes: 0 ok; run, wait and exec exit with the process's code; 1 error; 2 usage.
+`;
+
+const CREATE_FLAGS = `  --runtime runc|process   the runtime (default: the daemon's)
+  --rootfs DIR             a root filesystem; the daemon writes the OCI spec
+  --bundle DIR             an OCI bundle (config.json); excludes --rootfs
+  -e, --env K=V            environment (repeatable)
+  -l, --label K=V          label (repeatable)
+  --cwd DIR                working directory`;
+
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  run: `Usage: chronicle run [flags] ID [--] CMD...\n\n${CREATE_FLAGS}\n  --rm                     delete the container when it exits\n  -d, --detach             start it and return\n`,
+  create: `Usage: chronicle create [flags] ID [--] CMD...\n\n${CREATE_FLAGS}\n`,
+  start: 'Usage: chronicle start ID\n',
+  ps: 'Usage: chronicle ps [-f LABEL[=VALUE]]...\n',
+  inspect: 'Usage: chronicle inspect ID...\n',
+  pause: 'Usage: chronicle pause ID\n',
+  resume: 'Usage: chronicle resume ID\n',
+  kill: 'Usage: chronicle kill [-s SIGNAL] [-a|--all] [--exec-id X] ID\n\n  -s, --signal SIGNAL   name (TERM, SIGKILL) or number; default SIGTERM\n',
+  exec: 'Usage: chronicle exec [--exec-id X] [-e K=V]... [--cwd DIR] ID [--] CMD...\n',
+  logs: 'Usage: chronicle logs [-f] [--stream stdout|stderr] ID\n',
+  rm: 'Usage: chronicle rm [-f] ID...\n\n  -f, --force   kill a live task first\n',
+  wait: 'Usage: chronicle wait [--exec-id X] ID\n',
+  events:
+    'Usage: chronicle events [--since SEQ|TIME|DURATION] [-f|--follow] [--filter ns=|id=|type=]...\n\n' +
+    '  --since   a seq (42), an RFC 3339 time, or a duration ago (10m, 2h, 30s)\n' +
+    '  --follow  keep printing live events; reconnects by itself if the daemon restarts\n',
+  info: 'Usage: chronicle info\n',
+  daemon: 'Usage: chronicle daemon [chronicled flags...]  (e.g. --root DIR --state DIR --runtime process)\n',
+};
