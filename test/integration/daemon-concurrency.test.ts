@@ -44,7 +44,7 @@ test(`${CLIENTS} concurrent clients x ${ROUNDS} lifecycles`, async () => {
   for (const [id, types] of byId) assert.deepEqual(types, ORDER, id);
   assert.equal(events.filter((e) => e.type === 'RequestCompleted').length, CLIENTS * ROUNDS * 5); // Wait reads; the five other calls mutate
   for (let i = 1; i < events.length; i++) assert.equal(events[i]!.seq, events[i - 1]!.seq + 1);
-  await waitFor(() => [...shimPids].every((p) => !alive(p)), 10_000, 'every shim to exit');
+  await waitFor(() => [...shimPids].every((p) => !alive(p)), 30_000, 'every shim to exit');
   assert.deepEqual(workingChildrenOf(daemon.child.pid!), [], 'no child of the daemon is left');
   const list = await call<{ containers: unknown[] }>(daemon.client('Containers'), 'List', { labelFilters: [] });
   assert.equal(list.containers.length, 0);

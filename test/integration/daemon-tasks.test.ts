@@ -94,15 +94,15 @@ test('kill -9 of the daemon: tasks come back with their pids; an exit during the
   const downAt = Date.now();
   const victim = before.find((t) => t.id === 'k4')!;
   process.kill(victim.pid, 'SIGKILL'); // exits while nobody listens
-  await waitFor(() => !alive(victim.pid), 5000, 'the victim to die');
+  await waitFor(() => !alive(victim.pid), 20_000, 'the victim to die');
   await new Promise((r) => setTimeout(r, 200));
   // Warm shims that were never given work leave once their daemon is gone.
-  await waitFor(() => warm.every((p) => !alive(p)), 5000, 'orphaned warm shims to exit');
+  await waitFor(() => warm.every((p) => !alive(p)), 20_000, 'orphaned warm shims to exit');
   const upAt = Date.now();
 
   d = await daemon(dir);
   const T2 = d.client('Tasks');
-  await waitFor(async () => (await call<{ tasks: TaskMsg[] }>(T2, 'List', {})).tasks.find((t) => t.id === 'k4')?.status === 'exited', 10_000, 'the downtime exit');
+  await waitFor(async () => (await call<{ tasks: TaskMsg[] }>(T2, 'List', {})).tasks.find((t) => t.id === 'k4')?.status === 'exited', 30_000, 'the downtime exit');
   const afterList = (await call<{ tasks: TaskMsg[] }>(T2, 'List', {})).tasks;
   for (const t of before.filter((x) => x.id !== 'k4')) {
     const now = afterList.find((x) => x.id === t.id)!;
@@ -127,7 +127,7 @@ test('kill -9 of the daemon: tasks come back with their pids; an exit during the
     await call(T2, 'Delete', { id, force: true });
     await call(d.client('Containers'), 'Delete', { id });
   }
-  for (const t of before) await waitFor(() => !alive(t.shimPid) && !alive(t.pid), 5000, `${t.id}'s shim and process to be gone`);
+  for (const t of before) await waitFor(() => !alive(t.shimPid) && !alive(t.pid), 20_000, `${t.id}'s shim and process to be gone`);
   assert.deepEqual(workingChildrenOf(d.child.pid!), []);
   rmSync(dir, { recursive: true, force: true });
 });

@@ -18,7 +18,7 @@ async function counterStops(file: string): Promise<void> {
 
 async function counterMoves(file: string): Promise<void> {
   const a = readFileSync(file, 'utf8');
-  await waitFor(() => readFileSync(file, 'utf8') !== a, 5000, 'the counter to move');
+  await waitFor(() => readFileSync(file, 'utf8') !== a, 20_000, 'the counter to move');
 }
 
 const code = (e: unknown): string => (e as ChronicleError).code;
@@ -59,14 +59,14 @@ for (const runtime of ['runc', 'process'] as const) {
       assert.ok(created.pid > 0);
       assert.equal((await client.state('main')).status, 'created');
       assert.equal((await client.start('main')).status, 'running');
-      await waitFor(() => statSync(c.counter, { throwIfNoEntry: false }) !== undefined, 5000, 'the counter file');
+      await waitFor(() => statSync(c.counter, { throwIfNoEntry: false }) !== undefined, 20_000, 'the counter file');
       assert.ok((await client.pids('main')).includes(created.pid));
       assert.equal((await client.pause('main')).status, 'paused');
       await counterStops(c.counter);
       assert.equal((await client.resume('main')).status, 'running');
       await counterMoves(c.counter);
       const x = await client.exec('main', 'x1', ['/bin/sh', '-c', 'echo exec-says-hi; exit 4']);
-      const xExit = await client.wait('main', 'x1', 10_000);
+      const xExit = await client.wait('main', 'x1', 30_000);
       assert.equal(xExit.exitCode, 4);
       assert.equal(readFileSync(x.stdout, 'utf8').trim(), 'exec-says-hi');
       const stats = await client.stats('main');
@@ -76,7 +76,7 @@ for (const runtime of ['runc', 'process'] as const) {
       if (runtime === 'runc') assert.ok(stats.cpuUsageNs > 0, 'stats read the cgroup cpu usage');
       assert.equal((await client.state('main', 'x1')).status, 'stopped', 'exec-scoped state');
       await client.kill('main', 9, { all: true });
-      const exit = await client.wait('main', '', 10_000);
+      const exit = await client.wait('main', '', 30_000);
       assert.equal(exit.exitCode, 137);
       assert.equal((await client.state('main')).status, 'stopped');
       assert.deepEqual(await client.delete('main').then((e) => e.exitCode), 137);
@@ -89,8 +89,8 @@ for (const runtime of ['runc', 'process'] as const) {
       await client.create({ id: 'three', bundle: three.bundle, runtime, args: three.args });
       await client.start('t');
       await client.start('three');
-      assert.equal((await client.wait('t', '', 10_000)).exitCode, 0);
-      assert.equal((await client.wait('three', '', 10_000)).exitCode, 3);
+      assert.equal((await client.wait('t', '', 30_000)).exitCode, 0);
+      assert.equal((await client.wait('three', '', 30_000)).exitCode, 3);
       assert.equal(readFileSync(join(three.bundle, 'stdout.log'), 'utf8').trim(), 'out');
       assert.equal(readFileSync(join(three.bundle, 'stderr.log'), 'utf8').trim(), 'err');
       await client.delete('t');
@@ -112,7 +112,7 @@ for (const runtime of ['runc', 'process'] as const) {
       await assert.rejects(client.kill('r', 99), (e) => code(e) === 'INVALID_ARGUMENT' && (e as ChronicleError).details['field'] === 'signal');
       await assert.rejects(client.checkpoint('r'), (e) => code(e) === 'FAILED_PRECONDITION');
       await client.kill('r', 9);
-      await client.wait('r', '', 10_000);
+      await client.wait('r', '', 30_000);
       await assert.rejects(client.pause('r'), (e) => code(e) === 'FAILED_PRECONDITION');
       await client.delete('r');
       assert.equal((await client.pid()).pid, shimPid, 'no input took the shim down');
@@ -123,14 +123,14 @@ for (const runtime of ['runc', 'process'] as const) {
       await client.create({ id: 'z', bundle: c.bundle, runtime, args: c.args });
       await client.create({ id: 'keep', bundle: container('keep', 'sleep 30').bundle, runtime, args: container('keep2', 'sleep 30').args });
       await client.start('z');
-      await client.wait('z', '', 10_000);
+      await client.wait('z', '', 30_000);
       await new Promise((r) => setTimeout(r, 500));
-      await waitFor(() => zombiesOf(shimPid).length === 0, 5000, 'zombies to be reaped');
+      await waitFor(() => zombiesOf(shimPid).length === 0, 20_000, 'zombies to be reaped');
       await client.delete('z');
       await client.kill('keep', 9);
-      await client.wait('keep', '', 10_000);
+      await client.wait('keep', '', 30_000);
       await client.delete('keep');
-      await waitFor(() => !alive(shimPid), 5000, 'the empty shim to exit');
+      await waitFor(() => !alive(shimPid), 20_000, 'the empty shim to exit');
     });
   });
 }

@@ -45,7 +45,7 @@ test('stdout to a named FIFO given in Create', async () => {
   reader.on('data', (b) => (got += b.toString()));
   await s.client.create({ id: 'f', bundle: dir, runtime: 'process', args: ['/bin/sh', '-c', 'echo through-the-fifo'], stdout: fifo });
   await s.client.start('f');
-  assert.equal((await s.client.wait('f', '', 10_000)).exitCode, 0);
+  assert.equal((await s.client.wait('f', '', 30_000)).exitCode, 0);
   const deadline = Date.now() + 5000;
   while (!got.includes('through-the-fifo') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(got, 'through-the-fifo\n');

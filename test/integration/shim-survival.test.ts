@@ -59,7 +59,7 @@ test('SIGKILL of the spawner leaves shim and container running; the exit is hand
     // Nobody is connected while the container dies.
     const killedAt = Date.now();
     process.kill(made.containerPid, 'SIGKILL');
-    await waitFor(() => zombiesOf(made.shimPid).length === 0 && !alive(made.containerPid), 5000, 'the init to be reaped');
+    await waitFor(() => zombiesOf(made.shimPid).length === 0 && !alive(made.containerPid), 20_000, 'the init to be reaped');
     await new Promise((r) => setTimeout(r, 300));
 
     const again = new ShimClient(made.address);
@@ -74,7 +74,7 @@ test('SIGKILL of the spawner leaves shim and container running; the exit is hand
     assert.deepEqual(await collect(again, exit.shimSeq, 1, 500), [], 'nothing again after its shimSeq');
     await again.delete('c1');
     again.close();
-    await waitFor(() => !alive(made.shimPid), 5000, 'the empty shim to exit');
+    await waitFor(() => !alive(made.shimPid), 20_000, 'the empty shim to exit');
   } finally {
     for (const pid of [made.containerPid, made.shimPid]) if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
@@ -107,5 +107,5 @@ test('one shim hosting 20 containers reports each exit once, with its id and cod
   assert.deepEqual(await collect(s.client, 20, 1, 300), []);
   assert.deepEqual(zombiesOf(s.pid), []);
   for (const id of expected.keys()) await s.client.delete(id);
-  await waitFor(() => !alive(s.pid), 5000, 'the empty shim to exit');
+  await waitFor(() => !alive(s.pid), 20_000, 'the empty shim to exit');
 });

@@ -55,7 +55,7 @@ export async function startDaemon(opts: { dir?: string; args?: string[] } = {}):
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000; // generous: CI machines are shared and slow at times
   while (!existsSync(socket) || !(await infoOk(d))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await d.cleanup();
