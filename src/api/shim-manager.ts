@@ -214,6 +214,17 @@ export class ShimManager {
     return tasks;
   }
 
+  /** Shuts down a shim that hosts nothing the log knows of, and records it as lost. */
+  async retire(address: string, reason: string): Promise<void> {
+    const followed = this.#shims.get(address)?.client;
+    const client = followed ?? new ShimClient(address, this.#deps.probeTimeoutMs);
+    await client.shutdown(true).catch(() => undefined);
+    if (!followed) client.close();
+    this.forget(address);
+    const shim = this.#deps.projector.state.shims[address];
+    await this.#deps.log.append([{ type: 'ShimLost', ns: '', id: '', actor: 'recovery', data: { address, pid: shim?.pid ?? null, reason } }]);
+  }
+
   /** Forgets a shim that exited after its last Delete. */
   forget(address: string): void {
     const f = this.#shims.get(address);

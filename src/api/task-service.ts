@@ -148,8 +148,13 @@ export function taskService(deps: TaskServiceDeps): UntypedServiceImplementation
       mutations.run(ctx, raw, (r) => parseRequest(DeleteTaskRequest, r), async (req) => {
         const c = decided(projector, ctx, { type: 'DeleteTask', ns: ctx.ns, id: req.id, force: req.force });
         const t = c.task!;
-        const client = shimOf(t);
         const facts: Fact[] = [];
+        // A task whose shim was lost has nothing left to delete but its record.
+        if (t.status === 'exited' && (t.exitReason === 'shim-lost' || projector.state.shims[t.shim.address]?.status === 'lost')) {
+          facts.push({ type: 'TaskDeleted', ns: ctx.ns, id: c.id, actor: ctx.actor, data: { exitCode: t.exitCode } });
+          return { facts, reply: { exitCode: t.exitCode ?? 0, exitedAt: t.exitedAt ?? 0 } };
+        }
+        const client = shimOf(t);
         if (t.status !== 'exited' && t.status !== 'created') {
           // Forced: kill and record the exit here, in this call's batch (the shim's own
           // report of it waits for this call's lock and then finds the task gone).

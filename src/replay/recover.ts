@@ -10,6 +10,8 @@ import type { DaemonRecovered } from '../events/schemas.js';
 import type { Logger } from '../log.js';
 import type { Projector } from '../projections/projector.js';
 import { isLive } from '../projections/state.js';
+import type { Fact } from '../events/schemas.js';
+import { reconcile } from './reconcile.js';
 import type { ShimManager } from '../api/shim-manager.js';
 
 export interface RecoverDeps {
@@ -26,19 +28,29 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
   const state = deps.projector.state;
   const targets = Object.values(state.shims).filter((s) => {
     if (s.status === 'lost') return false;
-    const live = s.containers.some((k) => isLive(state.containers[k]?.task));
-    return live || s.status === 'spawning';
+    // A shim keeps an exited task's status until Delete, so it is followed too.
+    const hosting = s.containers.some((k) => state.containers[k]?.task);
+    return hosting || s.status === 'spawning';
   });
   let alive = 0;
   let lost = 0;
+  let reconciled = 0;
   const queue = [...targets];
   const deadline = Date.now() + deps.budgetMs;
   const worker = async (): Promise<void> => {
     for (let s = queue.shift(); s; s = queue.shift()) {
       const ns = s.containers[0]?.split('/')[0] ?? 'default';
+      if (s.containers.length === 0) {
+        // Spawned, but the daemon died before giving it a task: retire it (if it runs).
+        await deps.shims.retire(s.address, 'spawned but never given a task (the daemon stopped before TaskCreated)');
+        lost++;
+        continue;
+      }
       const ok = Date.now() < deadline && (await deps.shims.attach(s.address, ns, s.pid));
-      if (ok) alive++;
-      else lost += await deps.shims.lost(s.address, Date.now() < deadline ? 'no answer to PID() on restart' : 'recovery budget spent');
+      if (ok) {
+        alive++;
+        reconciled += await reconcileShim(deps, s.address);
+      } else lost += await deps.shims.lost(s.address, Date.now() < deadline ? 'no answer to PID() on restart' : 'recovery budget spent');
       crashPoint('recovery.middle');
     }
   };
@@ -50,10 +62,31 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
     snapshotSeq: loaded.snapshotSeq,
     alive,
     lost,
-    reconciled: 0,
+    reconciled,
     durations: { replayMs: Math.round(loaded.ms * 10) / 10, probeMs: Math.round(probeMs * 10) / 10 },
   };
   await deps.log.append([{ type: 'DaemonRecovered', ns: '', id: '', actor: 'recovery', data: result }]);
   deps.logger.info(result, 'recovered');
   return result;
+}
+
+/** Compares each live task of a shim with its State() and appends what the log lacks. */
+async function reconcileShim(deps: RecoverDeps, address: string): Promise<number> {
+  const client = deps.shims.client(address);
+  const state = deps.projector.state;
+  const shim = state.shims[address];
+  if (!client || !shim) return 0;
+  const facts: Fact[] = [];
+  for (const key of shim.containers) {
+    const c = state.containers[key];
+    if (!c || !isLive(c.task)) continue;
+    const actual = await client.state(c.id).catch(() => undefined);
+    if (!actual) continue; // not hosted any more: its exit or loss arrives through Events
+    for (const type of reconcile(c.task.status, actual.status)) {
+      const base = { ns: c.ns, id: c.id, actor: 'recovery' } as const;
+      facts.push(type === 'TaskStarted' ? { ...base, type, data: { pid: c.task.pid } } : { ...base, type, data: {} });
+    }
+  }
+  if (facts.length > 0) await deps.log.append(facts);
+  return facts.length;
 }

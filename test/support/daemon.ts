@@ -21,12 +21,12 @@ export interface RunningDaemon {
   cleanup: () => Promise<void>;
 }
 
-export async function startDaemon(opts: { dir?: string; args?: string[] } = {}): Promise<RunningDaemon> {
+export async function startDaemon(opts: { dir?: string; args?: string[]; env?: NodeJS.ProcessEnv; waitReady?: boolean } = {}): Promise<RunningDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'chr-d-'));
   const root = join(dir, 'root');
   const state = join(dir, 'state');
   const socket = join(state, 'chronicle.sock');
-  const child = spawn(process.execPath, [MAIN, '--root', root, '--state', state, '--log-level', 'debug', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, '--root', root, '--state', state, '--log-level', 'debug', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
@@ -55,6 +55,7 @@ export async function startDaemon(opts: { dir?: string; args?: string[] } = {}):
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+  if (opts.waitReady === false) return d;
   const deadline = Date.now() + 60_000; // generous: CI machines are shared and slow at times
   while (!existsSync(socket) || !(await infoOk(d))) {
     if (child.exitCode !== null || Date.now() > deadline) {
