@@ -35,9 +35,9 @@ function wantsHelp(command: string, rest: readonly string[]): boolean {
   return own.includes('--help') || own[0] === '-h';
 }
 
-async function printHelp(command?: string): Promise<void> {
+async function printHelp(command?: string, to: NodeJS.WriteStream = process.stdout): Promise<void> {
   const { GLOBAL_HELP, COMMAND_HELP } = await import('./usage.js');
-  process.stdout.write((command && COMMAND_HELP[command]) || GLOBAL_HELP);
+  to.write((command && COMMAND_HELP[command]) || GLOBAL_HELP);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -45,7 +45,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { globals, command: given, rest } = splitCommand(argv);
     if (given === undefined || given === 'help') {
       if (given === undefined && !globals.help) {
-        await printHelp();
+        // No command is a usage error: help on stderr, exit 2.
+        await printHelp(undefined, process.stderr);
         return 2;
       }
       await printHelp(rest[0]);
