@@ -115,7 +115,8 @@ export function serverStream<Res>(
       (e: unknown) => {
         if (abort.signal.aborted) return;
         const err = toError(env, { op, ...(ctx ? { req: ctx.req } : {}) }, e);
-        call.destroy(Object.assign(new Error(err.message), toServiceError(err)));
+        // emit('error') sends the status; destroy() on a stream that wrote nothing never does.
+        call.emit('error', Object.assign(new Error(err.message), toServiceError(err)));
       },
     );
   };

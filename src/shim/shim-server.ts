@@ -84,7 +84,7 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
           if (!call.write(chunk)) await new Promise((res) => call.once('drain', res));
         }
         call.end();
-      })().catch((e: unknown) => call.destroy(Object.assign(new Error(asError(e).message), toServiceError(asError(e)))));
+      })().catch((e: unknown) => call.emit('error', Object.assign(new Error(asError(e).message), toServiceError(asError(e)))));
     },
     Events: (call: ServerWritableStream<unknown, unknown>) => {
       const abort = new AbortController();
@@ -94,7 +94,7 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
       try {
         after = parse(EventsRequest, call.request).after;
       } catch (e) {
-        call.destroy(Object.assign(new Error(asError(e).message), toServiceError(asError(e))));
+        call.emit('error', Object.assign(new Error(asError(e).message), toServiceError(asError(e))));
         return;
       }
       void (async () => {
