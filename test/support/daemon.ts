@@ -1,12 +1,13 @@
 // Starts a real chronicled (the built dist/src/main.js) on temp dirs with its own socket,
 // waits for readiness with a deadline, and stops it — printing its log when a wait fails.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { serviceClient, type ServiceName } from '../../src/api/proto.js';
+import { childrenOf } from './shim-harness.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -52,6 +53,7 @@ export async function startDaemon(opts: { dir?: string; args?: string[]; env?: N
     cleanup: async () => {
       for (const c of clients) c.close();
       await d.stop('SIGKILL');
+      reapLeftovers(state);
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -65,6 +67,41 @@ export async function startDaemon(opts: { dir?: string; args?: string[]; env?: N
     await new Promise((r) => setTimeout(r, 50));
   }
   return d;
+}
+
+/**
+ * Shims and containers outlive the daemon by design, so a test that failed half-way leaves
+ * them behind: delete every runc container under this state dir and kill every shim that
+ * serves it (with the process-runtime commands in its children's groups).
+ */
+export function reapLeftovers(state: string): void {
+  const runcRoot = join(state, 'runc');
+  if (existsSync(runcRoot)) {
+    const list = spawnSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
+    for (const id of list.stdout.split('\n').filter(Boolean)) spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id]);
+  }
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let cmdline: string[];
+    try {
+      cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const i = cmdline.indexOf('--state-dir');
+    if (i < 0 || cmdline[i + 1] !== state) continue;
+    const shim = Number(name);
+    for (const child of childrenOf(shim)) for (const target of [-child, child]) tryKill(target);
+    tryKill(shim);
+  }
+}
+
+function tryKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 async function infoOk(d: RunningDaemon): Promise<boolean> {
