@@ -1,6 +1,7 @@
 // The chronicle.v1 messages as the CLI receives them (proto-loader with keepCase: false,
 // longs: Number, defaults: true): the CLI's own view of proto/chronicle.proto.
 
+import type { EventMessage } from '../api/event-message.js';
 export interface Task {
   id: string;
   namespace: string;
@@ -68,20 +69,8 @@ export interface LogChunk {
   data: Buffer;
 }
 
-export interface Event {
-  seq: number;
-  ts: number;
-  namespace: string;
-  id: string;
-  type: string;
-  version: number;
-  dataJson: string;
-  actor: string;
-  req: string;
-  shimSeq: number;
-  prev: string;
-  hash: string;
-}
+/** The chronicle.v1.Event message, as the daemon builds it (a type-only import: no code loads). */
+export type Event = EventMessage;
 
 export interface SubscribeRequest {
   fromSeq: number;
