@@ -3,7 +3,7 @@
 // child subreaper, serves chronicle.shim.v1 on its socket, prints ONE handshake line on
 // stdout, and from then on writes only to its log (stderr, a file). It exits when it
 // hosts nothing more, removing its socket.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
@@ -21,6 +21,8 @@ const { values } = parseArgs({
     'state-dir': { type: 'string' },
     'runtime-binary': { type: 'string', default: 'runc' },
     'runc-root': { type: 'string' },
+    // JSON lines go here (appended); default stderr, which the spawner points at a file too.
+    log: { type: 'string' },
     // A warm-pool shim: it leaves by itself if its daemon dies before giving it work.
     pool: { type: 'boolean', default: false },
     // Who spawned it: a warm shim compares its parent with this (its parent may already be
@@ -31,12 +33,17 @@ const { values } = parseArgs({
 const stateDir = values['state-dir'];
 const id = values.id;
 if (!stateDir || !id) {
-  process.stderr.write('usage: chronicle-shim --state-dir DIR --id ID [--ns NS] [--runtime-binary runc] [--runc-root DIR]\n');
+  process.stderr.write('usage: chronicle-shim --state-dir DIR --id ID [--ns NS] [--runtime-binary runc] [--runc-root DIR] [--log FILE]\n');
   process.exit(2);
 }
 const address = shimAddress(stateDir, values.ns, id);
+const logFd = values.log ? openSync(values.log, 'a') : 2;
 const log = (msg: string, extra: Record<string, unknown> = {}): void => {
-  process.stderr.write(`${JSON.stringify({ time: Date.now(), pid: process.pid, msg, ...extra })}\n`);
+  try {
+    writeSync(logFd, `${JSON.stringify({ time: Date.now(), pid: process.pid, ns: values.ns, id, msg, ...extra })}\n`);
+  } catch {
+    // a full disk must not take the containers' supervisor down
+  }
 };
 
 becomeChildSubreaper();
@@ -64,7 +71,7 @@ const supervisor = new Supervisor({
 server.addService(shimService().service, shimImplementation(supervisor, (force) => {
   if (force) void supervisor.killAll().finally(() => exit('forced shutdown'));
   else exit('shutdown');
-}));
+}, log));
 supervisor.supervise();
 process.on('SIGTERM', () => {
   if (!supervisor.live) exit('SIGTERM');

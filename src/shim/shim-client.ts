@@ -46,6 +46,10 @@ export interface CreateArgs {
   cwd?: string;
   stdout?: string;
   stderr?: string;
+  /** runc: a runc-compatible CLI for this container (default: the shim's --runtime-binary). */
+  runtimeBinary?: string;
+  /** runc: its --root for this container (default: the shim's --runc-root). */
+  runcRoot?: string;
 }
 
 type Callback = (err: ServiceError | null, res: unknown) => void;
@@ -77,7 +81,7 @@ export class ShimClient implements Disposable {
   }
 
   create(a: CreateArgs): Promise<z.infer<typeof CreateReply>> {
-    return this.#call('Create', { args: [], env: [], cwd: '', stdout: '', stderr: '', ...a }, CreateReply, 60_000);
+    return this.#call('Create', { args: [], env: [], cwd: '', stdout: '', stderr: '', runtimeBinary: '', runcRoot: '', ...a }, CreateReply, 60_000);
   }
   start(id: string): Promise<ShimState> {
     return this.#call('Start', { id }, StateReply);

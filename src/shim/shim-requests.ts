@@ -3,11 +3,13 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { Id } from '../events/schemas.js';
 
-const Abs = z.string().max(4096).refine((p) => isAbsolute(p) && !p.split('/').includes('..'), 'must be an absolute path without ..');
+// A NUL byte would make spawn() throw: no string handed to a process may hold one.
+const NoNul = z.string().refine((s) => !s.includes('\0'), 'must not contain NUL');
+const Abs = NoNul.max(4096).refine((p) => isAbsolute(p) && !p.split('/').includes('..'), 'must be an absolute path without ..');
 const OptAbs = z.union([z.literal(''), Abs]);
 const OptId = z.union([z.literal(''), Id]);
-const Args = z.array(z.string().max(4096)).max(256);
-const Env = z.array(z.string().max(32_768).regex(/^[A-Za-z_][A-Za-z0-9_]*=/, 'must be KEY=VALUE')).max(512);
+const Args = z.array(NoNul.max(4096)).max(256);
+const Env = z.array(NoNul.max(32_768).regex(/^[A-Za-z_][A-Za-z0-9_]*=/, 'must be KEY=VALUE')).max(512);
 
 export const CreateRequest = z.object({
   id: Id,
@@ -18,6 +20,8 @@ export const CreateRequest = z.object({
   cwd: OptAbs,
   stdout: OptAbs,
   stderr: OptAbs,
+  runtimeBinary: z.union([z.literal(''), Abs, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a command name or an absolute path')]),
+  runcRoot: OptAbs,
 });
 export const IdRequest = z.object({ id: Id, execId: OptId });
 export const KillRequest = z.object({ id: Id, signal: z.number().int().min(1).max(64), all: z.boolean(), execId: OptId });

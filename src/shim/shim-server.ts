@@ -16,22 +16,25 @@ function parse<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
   return r.data;
 }
 
-function asError(e: unknown): ChronicleError {
-  return isChronicleError(e) ? e : new ChronicleError('INTERNAL', e instanceof Error ? e.message : String(e));
-}
+export type ShimLog = (msg: string, extra?: Record<string, unknown>) => void;
 
-function unary<T>(fn: (req: unknown) => Promise<T> | T) {
-  return (call: ServerUnaryCall<unknown, T>, cb: sendUnaryData<T>): void => {
-    Promise.resolve()
-      .then(() => fn(call.request))
-      .then(
-        (r) => cb(null, r),
-        (e: unknown) => cb(toServiceError(asError(e)), null),
-      );
+export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) => void, log: ShimLog = () => undefined): UntypedServiceImplementation {
+  /** A ChronicleError as is; anything else is a bug: logged with its stack, INTERNAL outside. */
+  const asError = (e: unknown): ChronicleError => {
+    if (isChronicleError(e)) return e;
+    log('internal error', { err: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    return new ChronicleError('INTERNAL', e instanceof Error ? e.message : String(e));
   };
-}
-
-export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) => void): UntypedServiceImplementation {
+  const unary =
+    <T>(fn: (req: unknown) => Promise<T> | T) =>
+    (call: ServerUnaryCall<unknown, T>, cb: sendUnaryData<T>): void => {
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (r) => cb(null, r),
+          (e: unknown) => cb(toServiceError(asError(e)), null),
+        );
+    };
   return {
     Create: unary((raw) => sup.create(parse(CreateRequest, raw))),
     Start: unary((raw) => sup.start(parse(IdRequest, raw).id)),

@@ -35,7 +35,7 @@ export async function spawnShim(opts: SpawnShimOptions): Promise<Handshake> {
   const logFile = opts.logFile ?? address.replace(/\.sock$/, '.log');
   mkdirSync(dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a');
-  const args = [SHIM_MAIN, '--state-dir', opts.stateDir, '--ns', opts.ns, '--id', opts.id];
+  const args = [SHIM_MAIN, '--state-dir', opts.stateDir, '--ns', opts.ns, '--id', opts.id, '--log', logFile];
   if (opts.runtimeBinary) args.push('--runtime-binary', opts.runtimeBinary);
   args.push('--runc-root', opts.runcRoot ?? join(opts.stateDir, 'runc'));
   if (opts.pool) args.push('--pool', '--parent-pid', String(process.pid));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ChronicleError } from '../errors.js';
 import type { ChildExit } from './ffi.js';
 import { FactLog } from './fact-log.js';
+import { OomWatcher } from './oom.js';
 import { Reaper } from './reaper.js';
 import { ProcessRuntime } from './runtime-process.js';
 import { RuncRuntime } from './runtime-runc.js';
@@ -44,6 +45,9 @@ export interface CreateSpec {
   cwd: string;
   stdout: string;
   stderr: string;
+  /** runc only: a runc-compatible CLI and its --root for this container (default: the shim's). */
+  runtimeBinary: string;
+  runcRoot: string;
 }
 
 export interface StateView {
@@ -69,8 +73,12 @@ export interface SupervisorOptions {
  * write-only open would block until a reader came, and a reader that goes away would
  * then break the pipe.
  */
-function openOut(path: string): number {
-  return statSync(path, { throwIfNoEntry: false })?.isFIFO() ? openSync(path, 'r+') : openSync(path, 'a');
+function openOut(path: string, field: string): number {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFIFO() ? openSync(path, 'r+') : openSync(path, 'a');
+  } catch (e) {
+    throw new ChronicleError('INVALID_ARGUMENT', `invalid ${field}: cannot open ${path} for writing`, { field }, { cause: e });
+  }
 }
 
 export class Supervisor {
@@ -81,14 +89,16 @@ export class Supervisor {
   readonly #byPid = new Map<number, { c: Hosted; execId: string }>();
   /** Exits seen before their pid was known (the init died as runc create returned). */
   readonly #early = new Map<number, Exit>();
-  readonly #runc: RuncRuntime;
+  /** One runc runtime per (binary, root) that a Create asked for. */
+  readonly #runcs = new Map<string, RuncRuntime>();
+  readonly #oom: OomWatcher;
   readonly #process: ProcessRuntime;
   readonly #opts: SupervisorOptions;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
     this.reaper = new Reaper((exit, at) => this.#exited(exit, at));
-    this.#runc = new RuncRuntime(this.reaper, opts.runtimeBinary, opts.runcRoot);
+    this.#oom = new OomWatcher((id) => this.#oomKilled(id));
     this.#process = new ProcessRuntime(this.reaper, (pid, exitCode, signal, at) => this.#exited({ pid, exitCode, signal }, at));
   }
 
@@ -124,13 +134,33 @@ export class Supervisor {
     if (!allowed.includes(c.status)) throw new ChronicleError('FAILED_PRECONDITION', `cannot ${what} ${id}: it is ${c.status}`, { id, status: c.status });
   }
 
-  #watch(c: Hosted, execId: string, proc: Proc): void {
+  #runc(binary: string, root: string): RuncRuntime {
+    const b = binary || this.#opts.runtimeBinary;
+    const r = root || this.#opts.runcRoot;
+    const key = `${b}\0${r}`;
+    let rt = this.#runcs.get(key);
+    if (!rt) this.#runcs.set(key, (rt = new RuncRuntime(this.reaper, b, r)));
+    return rt;
+  }
+
+  /**
+   * Starts waiting for proc.pid. An exit already reaped for that pid counts only if it came
+   * after `since` (when runc was asked to make the process): an older one belonged to an
+   * earlier process that had the same pid.
+   */
+  #watch(c: Hosted, execId: string, proc: Proc, since: number): void {
     const early = this.#early.get(proc.pid);
     this.#byPid.set(proc.pid, { c, execId });
     if (early) {
       this.#early.delete(proc.pid);
-      this.#record(c, execId, proc, early);
+      if (early.exitedAt >= since) this.#record(c, execId, proc, early);
     }
+  }
+
+  #oomKilled(id: string): void {
+    const c = this.#hosted.get(id);
+    if (!c) return;
+    this.facts.append({ containerId: id, type: 'oom', pid: c.pid, exitCode: 0, signal: '', exitedAt: Date.now(), execId: '' });
   }
 
   #exited(exit: ChildExit, at: number): void {
@@ -139,7 +169,7 @@ export class Supervisor {
     if (!owner) {
       // Not known yet (or an orphan): keep it briefly in case its pid is about to be learned.
       this.#early.set(exit.pid, e);
-      if (this.#early.size > 1024) this.#early.delete(this.#early.keys().next().value as number);
+      for (const [pid, old] of this.#early) if (this.#early.size > 1024 || old.exitedAt < at - 60_000) this.#early.delete(pid);
       return;
     }
     const proc = owner.execId ? owner.c.execs.get(owner.execId) : owner.c;
@@ -149,6 +179,11 @@ export class Supervisor {
   #record(c: Hosted, execId: string, proc: Proc, e: Exit): void {
     if (proc.exit) return;
     this.#byPid.delete(proc.pid);
+    if (!execId) {
+      // An OOM kill is reported before the exit it caused.
+      this.#oom.check(c.id);
+      this.#oom.unwatch(c.id);
+    }
     proc.exit = e;
     proc.status = 'stopped';
     this.facts.append({
@@ -165,17 +200,28 @@ export class Supervisor {
 
   async create(spec: CreateSpec): Promise<{ pid: number; stdout: string; stderr: string }> {
     if (this.#hosted.has(spec.id)) throw new ChronicleError('ALREADY_EXISTS', `container ${spec.id} already exists in this shim`, { id: spec.id });
-    const runtime = spec.runtime === 'runc' ? this.#runc : this.#process;
+    const runtime = spec.runtime === 'runc' ? this.#runc(spec.runtimeBinary, spec.runcRoot) : this.#process;
     const stdout = spec.stdout || join(spec.bundle, 'stdout.log');
     const stderr = spec.stderr || join(spec.bundle, 'stderr.log');
+    if (!statSync(spec.bundle, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ChronicleError('INVALID_ARGUMENT', `invalid bundle: ${spec.bundle} is not a directory`, { field: 'bundle' });
+    }
+    const out = openOut(stdout, 'stdout');
+    let err: number;
+    try {
+      err = stderr === stdout ? out : openOut(stderr, 'stderr');
+    } catch (e) {
+      closeSync(out);
+      throw e;
+    }
     const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, execs: new Map() };
     // Reserve the id while runc works, so a concurrent Create of the same id is refused.
     this.#hosted.set(spec.id, c);
-    const out = openOut(stdout);
-    const err = stderr === stdout ? out : openOut(stderr);
+    const since = Date.now();
     try {
       c.pid = await runtime.create({ id: spec.id, bundle: spec.bundle, args: spec.args, env: spec.env, cwd: spec.cwd }, { stdout: out, stderr: err });
-      this.#watch(c, '', c);
+      if (runtime.name === 'runc') this.#oom.watch(spec.id, c.pid);
+      this.#watch(c, '', c, since);
       this.reaper.kick();
       return { pid: c.pid, stdout, stderr };
     } catch (e) {
@@ -230,13 +276,20 @@ export class Supervisor {
     const stdout = join(c.bundle, `exec-${execId}.stdout.log`);
     const stderr = join(c.bundle, `exec-${execId}.stderr.log`);
     const x: Proc = { pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr };
+    const out = openOut(stdout, 'stdout');
+    let err: number;
+    try {
+      err = openOut(stderr, 'stderr');
+    } catch (e) {
+      closeSync(out);
+      throw e;
+    }
     c.execs.set(execId, x);
-    const out = openOut(stdout);
-    const err = openOut(stderr);
+    const since = Date.now();
     try {
       x.pid = await c.runtime.exec(id, { execId, bundle: c.bundle, args, env, cwd }, { stdout: out, stderr: err });
       if (x.status === 'created') x.status = 'running';
-      this.#watch(c, execId, x);
+      this.#watch(c, execId, x, since);
       this.reaper.kick();
       return { pid: x.pid, stdout, stderr };
     } catch (e) {
@@ -290,6 +343,7 @@ export class Supervisor {
     await c.runtime.delete(id, true).catch(() => undefined);
     for (const x of c.execs.values()) if (x.status !== 'stopped') this.#byPid.delete(x.pid);
     this.#hosted.delete(id);
+    this.#oom.unwatch(id);
     this.facts.forget(id);
     const exit = c.exit ?? { exitCode: 137, exitedAt: Date.now(), signal: 'SIGKILL' };
     // Let the reply go out first; a Create arriving meanwhile keeps the shim alive.
