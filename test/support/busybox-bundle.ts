@@ -32,6 +32,8 @@ export interface BundleOptions {
   cwd?: string;
   /** A host dir mounted read-write at /host inside the container. */
   hostDir?: string;
+  /** A memory limit (no swap on top), to make the OOM killer act. */
+  memoryLimitBytes?: number;
 }
 
 /** Writes <dir>/config.json for a busybox container; returns dir. */
@@ -44,6 +46,10 @@ export function makeBundle(dir: string, opts: BundleOptions): string {
   root.readonly = true;
   const mounts = spec['mounts'] as Record<string, unknown>[];
   mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=16m'] });
+  if (opts.memoryLimitBytes) {
+    const linux = spec['linux'] as { resources: Record<string, unknown> };
+    linux.resources['memory'] = { limit: opts.memoryLimitBytes, swap: opts.memoryLimitBytes };
+  }
   if (opts.hostDir) mounts.push({ destination: '/host', type: 'bind', source: opts.hostDir, options: ['rbind', 'rw'] });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
   return dir;

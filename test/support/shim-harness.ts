@@ -12,6 +12,8 @@ export interface Harness {
   runcRoot: string;
   spawn(id: string): Promise<{ client: ShimClient; pid: number; address: string }>;
   bundle(name: string): string;
+  /** Another runc --root a test used: cleanup deletes its containers too. */
+  trackRuncRoot(root: string): void;
   cleanup(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export function harness(): Harness {
   const stateDir = join(dir, 's');
   const runcRoot = join(dir, 'runc');
   const shims: { pid: number; client: ShimClient }[] = [];
+  const runcRoots = [runcRoot];
   return {
     dir,
     stateDir,
@@ -87,20 +90,25 @@ export function harness(): Harness {
     bundle(name) {
       return join(dir, 'bundles', name);
     },
+    trackRuncRoot(root) {
+      runcRoots.push(root);
+    },
     async cleanup() {
       for (const s of shims) s.client.close();
       // Containers first (their inits are the shims' children), then the shims.
-      try {
-        const list = JSON.parse(execFileSync('runc', ['--root', runcRoot, 'list', '--format', 'json'], { encoding: 'utf8' }) || '[]') as { id: string }[] | null;
-        for (const c of list ?? []) {
-          try {
-            execFileSync('runc', ['--root', runcRoot, 'delete', '--force', c.id], { stdio: 'ignore' });
-          } catch {
-            // already gone
+      for (const root of runcRoots) {
+        try {
+          const list = JSON.parse(execFileSync('runc', ['--root', root, 'list', '--format', 'json'], { encoding: 'utf8' }) || '[]') as { id: string }[] | null;
+          for (const c of list ?? []) {
+            try {
+              execFileSync('runc', ['--root', root, 'delete', '--force', c.id], { stdio: 'ignore' });
+            } catch {
+              // already gone
+            }
           }
+        } catch {
+          // no runc root: nothing ran under runc
         }
-      } catch {
-        // no runc root: nothing ran under runc
       }
       for (const s of shims) {
         // Process-runtime commands run in their own groups under the shim.
