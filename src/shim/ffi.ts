@@ -28,7 +28,8 @@ export interface ChildExit {
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
-function decode(info: Buffer): ChildExit {
+/** A waitid() siginfo_t as a ChildExit (exported for its unit test). */
+export function decodeSiginfo(info: Buffer): ChildExit {
   // siginfo_t on x86_64: si_code @8, si_pid @16, si_status @24.
   const code = info.readInt32LE(8);
   const pid = info.readInt32LE(16);
@@ -47,7 +48,7 @@ export function peekNextExit(): Promise<ChildExit | undefined> {
   return new Promise((resolve) => {
     waitid.async(P_ALL, 0, info, WEXITED | WNOWAIT, (err: unknown, r: unknown) => {
       if (err || r !== 0) return resolve(undefined);
-      const exit = decode(info);
+      const exit = decodeSiginfo(info);
       resolve(exit.pid > 0 ? exit : undefined);
     });
   });
@@ -56,5 +57,5 @@ export function peekNextExit(): Promise<ChildExit | undefined> {
 /** Reaps one zombie child by pid (after peekNextExit saw it). */
 export function reap(pid: number): ChildExit | undefined {
   const info = Buffer.alloc(128);
-  return waitid(P_PID, pid, info, WEXITED) === 0 ? decode(info) : undefined;
+  return waitid(P_PID, pid, info, WEXITED) === 0 ? decodeSiginfo(info) : undefined;
 }
