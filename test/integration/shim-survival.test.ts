@@ -83,21 +83,27 @@ test('SIGKILL of the spawner leaves shim and container running; the exit is hand
 test('one shim hosting 20 containers reports each exit once, with its id and code', async () => {
   const s = await h.spawn('group20');
   const expected = new Map<string, number>();
-  for (let i = 0; i < 20; i++) {
-    const id = `g${i}`;
-    const code = 10 + i;
-    expected.set(id, code);
-    const bundle = h.bundle(`group-${id}`);
-    if (i < 4) {
-      makeBundle(bundle, { args: ['/bin/sh', '-c', `sleep 0.2; exit ${code}`] });
-      await s.client.create({ id, bundle, runtime: 'runc' });
-    } else {
-      mkdirSync(bundle, { recursive: true });
-      await s.client.create({ id, bundle, runtime: 'process', args: ['/bin/sh', '-c', `sleep 0.2; exit ${code}`] });
-    }
-  }
-  const facts = collect(s.client, 0, 20, 20_000);
-  await Promise.all([...expected.keys()].map((id) => s.client.start(id)));
+  // 18 runc containers (the last two of them killed with SIGKILL while the others exit) and 2
+  // process ones, created and started concurrently, so exits and runc calls overlap.
+  const ids = Array.from({ length: 20 }, (_, i) => `g${i}`);
+  await Promise.all(
+    ids.map(async (id, i) => {
+      const bundle = h.bundle(`group-${id}`);
+      const killed = i === 16 || i === 17;
+      const script = killed ? 'sleep 100' : `sleep 0.3; exit ${10 + i}`;
+      expected.set(id, killed ? 137 : 10 + i);
+      if (i < 18) {
+        makeBundle(bundle, { args: ['/bin/sh', '-c', script] });
+        await s.client.create({ id, bundle, runtime: 'runc' });
+      } else {
+        mkdirSync(bundle, { recursive: true });
+        await s.client.create({ id, bundle, runtime: 'process', args: ['/bin/sh', '-c', script] });
+      }
+    }),
+  );
+  const facts = collect(s.client, 0, 20, 30_000);
+  await Promise.all(ids.map((id) => s.client.start(id)));
+  await Promise.all(['g16', 'g17'].map((id) => s.client.kill(id, 9)));
   const got = await facts;
   assert.equal(got.length, 20);
   const seen = new Map(got.map((f) => [f.containerId, f.exitCode]));
