@@ -39,7 +39,9 @@ export async function spawnShim(opts: SpawnShimOptions): Promise<Handshake> {
   if (opts.runtimeBinary) args.push('--runtime-binary', opts.runtimeBinary);
   args.push('--runc-root', opts.runcRoot ?? join(opts.stateDir, 'runc'));
   if (opts.pool) args.push('--pool', '--parent-pid', String(process.pid));
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });
+  // A 1 MB young generation instead of 16: a shim allocates little, and this saves ~5 MB of
+  // resident memory per shim (measured with bench/shim.bench.ts) at no cost to readiness.
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', ...args], { detached: true, stdio: ['ignore', 'pipe', logFd] });
   closeSync(logFd);
   try {
     const line = await new Promise<string>((resolve, reject) => {

@@ -327,8 +327,18 @@ export class Supervisor {
     const p = this.#proc(id, execId);
     if (p.exit) return Promise.resolve(p.exit);
     return new Promise((resolve, reject) => {
-      p.waiters.push(resolve);
-      signal?.addEventListener('abort', () => reject(new ChronicleError('UNAVAILABLE', 'wait cancelled')), { once: true });
+      const waiter = (e: Exit): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(e);
+      };
+      // A cancelled Wait leaves nothing behind: clients that time out and retry are common.
+      const onAbort = (): void => {
+        const i = p.waiters.indexOf(waiter);
+        if (i >= 0) p.waiters.splice(i, 1);
+        reject(new ChronicleError('UNAVAILABLE', 'wait cancelled'));
+      };
+      p.waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
