@@ -36,7 +36,12 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
         );
     };
   return {
-    Create: unary((raw) => sup.create(parse(CreateRequest, raw))),
+    Create: unary(async (raw) => {
+      const r = parse(CreateRequest, raw);
+      const created = await sup.create(r);
+      log('created', { cid: r.id, runtime: r.runtime, bundle: r.bundle, initPid: created.pid });
+      return created;
+    }),
     Start: unary((raw) => sup.start(parse(IdRequest, raw).id)),
     State: unary((raw) => {
       const r = parse(IdRequest, raw);
@@ -65,7 +70,9 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
       })(call, cb);
     },
     Delete: unary(async (raw) => {
-      const e = await sup.delete(parse(IdRequest, raw).id);
+      const id = parse(IdRequest, raw).id;
+      const e = await sup.delete(id);
+      log('deleted', { cid: id, exitCode: e.exitCode });
       return { exitCode: e.exitCode, exitedAt: e.exitedAt, signal: e.signal ?? '' };
     }),
     Checkpoint: unary((raw) => sup.checkpoint(parse(IdRequest, raw).id)),
@@ -73,6 +80,7 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
     Shutdown: unary((raw) => {
       const r = parse(ShutdownRequest, raw);
       if (sup.live && !r.force) throw new ChronicleError('FAILED_PRECONDITION', 'the shim still hosts live containers: delete them or force', {});
+      log('shutdown requested', { force: r.force });
       setImmediate(() => shutdown(r.force));
       return {};
     }),
