@@ -13,6 +13,7 @@ import { containerKey, isLive, type ContainerView } from '../projections/state.j
 import { addressFor, ShimClient, spawnShim, type ShimFactMessage } from '../shim/index.js';
 import type { CallContext } from './audit.js';
 import type { ContainerLocks } from './container-locks.js';
+import { cleanUpLostShim } from './lost-shim-cleanup.js';
 
 export const SHIM_GROUP_LABEL = 'chronicle.io/shim-group';
 
@@ -70,6 +71,11 @@ export class ShimManager {
 
   get runcRoot(): string {
     return join(this.#deps.stateDir, 'runc');
+  }
+
+  /** runc's --root per namespace, so that the same id in two namespaces never collides. */
+  runcRootFor(ns: string): string {
+    return join(this.runcRoot, ns);
   }
 
   client(address: string): ShimClient | undefined {
@@ -199,12 +205,18 @@ export class ShimManager {
     const shim = state.shims[address];
     // A shim that hosted nothing any more exited as it should: that is no loss.
     if (!shim || shim.status === 'lost' || shim.containers.length === 0) return 0;
+    const live = (keys: string[]): ContainerView[] => keys.map((k) => this.#deps.projector.state.containers[k]).filter((c): c is ContainerView => isLive(c?.task));
+    // Leftovers first: a crash before the append below probes, finds it dead and cleans again.
+    await cleanUpLostShim(
+      { stateDir: this.#deps.stateDir, runtimeBinary: this.#deps.runtimeBinary, runcRootFor: (ns) => this.runcRootFor(ns), logger: this.#deps.logger },
+      shim,
+      live(shim.containers),
+    );
     const facts: Fact[] = [];
     const now = Date.now();
     let tasks = 0;
-    for (const key of shim.containers) {
-      const c = state.containers[key];
-      if (!c || !isLive(c.task)) continue;
+    for (const c of live(shim.containers)) {
+      if (!c.task) continue;
       tasks++;
       facts.push({ type: 'TaskExited', ns: c.ns, id: c.id, actor: 'recovery', data: { pid: c.task.pid, exitCode: 255, signal: null, exitedAt: now, reason: 'shim-lost' } });
     }

@@ -75,6 +75,7 @@ export function taskService(deps: TaskServiceDeps): UntypedServiceImplementation
           id: c.id,
           bundle: c.bundle,
           runtime: c.runtime,
+          runcRoot: shims.runcRootFor(ctx.ns),
           args: c.runtime === 'process' ? c.args : [],
           env: c.env,
           cwd: c.cwd,

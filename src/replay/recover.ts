@@ -47,10 +47,15 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
         continue;
       }
       const ok = Date.now() < deadline && (await deps.shims.attach(s.address, ns, s.pid));
+      // `x += await f()` would read x before the await and lose the other workers' counts.
       if (ok) {
         alive++;
-        reconciled += await reconcileShim(deps, s.address);
-      } else lost += await deps.shims.lost(s.address, Date.now() < deadline ? 'no answer to PID() on restart' : 'recovery budget spent');
+        const n = await reconcileShim(deps, s.address);
+        reconciled += n;
+      } else {
+        const n = await deps.shims.lost(s.address, Date.now() < deadline ? 'no answer to PID() on restart' : 'recovery budget spent');
+        lost += n;
+      }
       crashPoint('recovery.middle');
     }
   };

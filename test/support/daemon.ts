@@ -75,8 +75,10 @@ export async function startDaemon(opts: { dir?: string; args?: string[]; env?: N
  * serves it (with the process-runtime commands in its children's groups).
  */
 export function reapLeftovers(state: string): void {
-  const runcRoot = join(state, 'runc');
-  if (existsSync(runcRoot)) {
+  // runc's roots: <state>/runc (the shim's default) and <state>/runc/<namespace>.
+  const base = join(state, 'runc');
+  const roots = existsSync(base) ? [base, ...readdirSync(base, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(base, e.name))] : [];
+  for (const runcRoot of roots) {
     const list = spawnSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
     for (const id of list.stdout.split('\n').filter(Boolean)) spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id]);
   }
