@@ -38,9 +38,13 @@ function noteShimSeq(draft: State, address: string | undefined, shimSeq: number 
   if (s && shimSeq > s.lastShimSeq) draft.shims[address] = { ...s, lastShimSeq: shimSeq };
 }
 
+/** A shim exits after its last Delete, so one that hosts nothing more leaves the state. */
 function detachFromShim(draft: State, address: string, key: string): void {
   const s = draft.shims[address];
-  if (s) draft.shims[address] = { ...s, containers: s.containers.filter((k) => k !== key) };
+  if (!s) return;
+  const containers = s.containers.filter((k) => k !== key);
+  if (containers.length === 0 && s.status !== 'spawning') delete draft.shims[address];
+  else draft.shims[address] = { ...s, containers };
 }
 
 /** Applies one event to a draft made by fold (mutates the draft's top-level records only). */
@@ -195,7 +199,9 @@ export function apply(draft: State, e: Envelope): void {
     }
     case 'ShimLost': {
       const s = draft.shims[e.data.address];
-      if (s) draft.shims[e.data.address] = { ...s, status: 'lost', since: e.ts };
+      // Kept while it names tasks (they still need their Delete); forgotten otherwise.
+      if (s && s.containers.length > 0) draft.shims[e.data.address] = { ...s, status: 'lost', since: e.ts };
+      else delete draft.shims[e.data.address];
       return;
     }
     case 'DaemonStarted':

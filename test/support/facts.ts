@@ -18,13 +18,14 @@ export const containerDeleted = (id: string): Fact => ({ type: 'ContainerDeleted
 export const shimSpawning = (id: string): Fact => ({ type: 'ShimSpawning', ns: NS, id, actor: 'daemon', data: { address: shim(id).address } });
 export const shimReady = (id: string): Fact => ({ type: 'ShimReady', ns: NS, id, actor: 'daemon', data: { ...shim(id), version: 'test' } });
 export const shimLost = (id: string): Fact => ({ type: 'ShimLost', ns: NS, id, actor: 'recovery', data: { ...shim(id), reason: 'test' } });
-export function taskCreated(id: string, pid = 1000): Fact {
+/** `shimOf`: the container whose shim hosts this task too (a shim group). */
+export function taskCreated(id: string, pid = 1000, shimOf = id): Fact {
   return {
     type: 'TaskCreated',
     ns: NS,
     id,
     actor: 'test',
-    data: { pid, shim: shim(id), bundle: `/run/test/bundles/${id}`, stdio: { stdout: '/dev/null', stderr: '/dev/null' } },
+    data: { pid, shim: shim(shimOf), bundle: `/run/test/bundles/${id}`, stdio: { stdout: '/dev/null', stderr: '/dev/null' } },
   };
 }
 export const taskStarted = (id: string, pid = 1000): Fact => ({ type: 'TaskStarted', ns: NS, id, actor: 'test', data: { pid } });

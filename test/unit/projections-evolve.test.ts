@@ -51,10 +51,27 @@ describe('evolve: every transition', () => {
   });
   test('TaskOOM then a kill is reported as oom', () =>
     given(f.containerCreated('c1'), f.taskCreated('c1'), f.taskStarted('c1'), f.taskOOM('c1'), f.taskExited('c1', 137)).then((s) => assert.equal(task(s, 'c1')?.exitReason, 'oom')));
-  test('TaskDeleted removes the task and detaches it from its shim', () =>
+  test('TaskDeleted removes the task; the shim of its last task leaves the state (it exits after its last Delete)', () =>
     given(f.containerCreated('c1'), f.shimSpawning('c1'), f.shimReady('c1'), f.taskCreated('c1'), f.taskExited('c1'), f.taskDeleted('c1')).then((s) => {
       assert.equal(task(s, 'c1'), null);
-      assert.deepEqual(Object.values(s.shims)[0]?.containers, []);
+      assert.deepEqual(s.shims, {});
+    }));
+  test('a group shim keeps its other containers after one TaskDeleted', () =>
+    given(
+      f.containerCreated('c1'),
+      f.containerCreated('c2'),
+      f.shimSpawning('c1'),
+      f.shimReady('c1'),
+      f.taskCreated('c1'),
+      f.taskCreated('c2', 1001, 'c1'),
+      f.taskDeleted('c1'),
+    ).then((s) => {
+      assert.deepEqual(Object.values(s.shims).map((x) => x.containers), [['default/c2']]);
+    }));
+  test('a shim lost with no task is forgotten; one lost with tasks stays until they are deleted', () =>
+    given(f.containerCreated('c1'), f.shimSpawning('c1'), f.shimReady('c1'), f.taskCreated('c1'), f.shimLost('c1'), f.taskExited('c1')).then((s) => {
+      assert.equal(Object.values(s.shims)[0]?.status, 'lost');
+      return given(f.shimSpawning('w1'), f.shimReady('w1'), f.shimLost('w1')).then((w) => assert.deepEqual(w.shims, {}));
     }));
   test('exec added, started, exited', () =>
     given(f.containerCreated('c1'), f.taskCreated('c1'), f.taskStarted('c1'), f.execAdded('c1', 'x'), f.execStarted('c1', 'x', 55), f.execExited('c1', 'x', 4)).then((s) => {
