@@ -79,6 +79,8 @@ const FLAGS = {
   'log-level': { type: 'string' },
   'metrics-address': { type: 'string' },
   'shim-pool': { type: 'string' },
+  'probe-timeout-ms': { type: 'string' },
+  'recovery-budget-ms': { type: 'string' },
 } as const;
 
 const ENV: Record<string, keyof Config> = {
@@ -91,6 +93,8 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_LOG_LEVEL: 'logLevel',
   CHRONICLE_METRICS_ADDRESS: 'metricsAddress',
   CHRONICLE_SHIM_POOL: 'shimPool',
+  CHRONICLE_PROBE_TIMEOUT_MS: 'probeTimeoutMs',
+  CHRONICLE_RECOVERY_BUDGET_MS: 'recoveryBudgetMs',
 };
 
 const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool']);
@@ -140,6 +144,8 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'log-level': 'logLevel',
     'metrics-address': 'metricsAddress',
     'shim-pool': 'shimPool',
+    'probe-timeout-ms': 'probeTimeoutMs',
+    'recovery-budget-ms': 'recoveryBudgetMs',
   };
   for (const [flag, key] of Object.entries(flagMap)) {
     const v = (flags as Record<string, string | undefined>)[flag];

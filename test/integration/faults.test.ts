@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import type { CrashPoint } from '../../src/crash-points.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
-import { call, readEvents, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { call, readEvents, startDaemon, type EventMsg, type RunningDaemon } from '../support/daemon.js';
 import { alive, waitFor } from '../support/shim-harness.js';
 
 const started: RunningDaemon[] = [];
@@ -38,7 +38,7 @@ async function crashAt(point: CrashPoint, steps: ((d: RunningDaemon) => Promise<
   return { dir };
 }
 
-async function restartAndCheck(dir: string, expect: (tasks: TaskMsg[]) => void): Promise<void> {
+async function restartAndCheck(dir: string, expect: (tasks: TaskMsg[]) => void, expectEvents?: (events: EventMsg[]) => void): Promise<void> {
   const d = await startDaemon({ dir, args: ['--shim-pool', '0'] });
   started.push(d);
   const T = d.client('Tasks');
@@ -56,6 +56,7 @@ async function restartAndCheck(dir: string, expect: (tasks: TaskMsg[]) => void):
   for (const p of shims) await waitFor(() => !alive(p), 20_000, 'shims to exit');
   const events = await readEvents(d);
   for (let i = 1; i < events.length; i++) assert.equal(events[i]!.seq, events[i - 1]!.seq + 1);
+  expectEvents?.(events);
   await d.stop('SIGTERM');
   const log = await EventLog.open({ path: join(dir, 'root', 'log') });
   try {
@@ -120,3 +121,44 @@ for (const point of ['log.before-write', 'log.after-write'] as const) {
     await restartAndCheck(dir, (tasks) => assert.deepEqual(tasks, []));
   });
 }
+
+test('crash in the middle of recovery: the next start finishes it, and records nothing twice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chr-f-'));
+  dirs.push(dir);
+  const first = await startDaemon({ dir, args: ['--shim-pool', '0'] });
+  started.push(first);
+  for (const id of ['m1', 'm2', 'm3']) {
+    await container(first, id, 'process');
+    await call(first.client('Tasks'), 'Create', { id });
+    await call(first.client('Tasks'), 'Start', { id });
+  }
+  const before = (await call<{ tasks: TaskMsg[] }>(first.client('Tasks'), 'List', {})).tasks;
+  await first.stop('SIGKILL');
+  // m3's shim dies during the downtime, so that recovery has a loss to record as well.
+  const m3 = before.find((t) => t.id === 'm3')!;
+  process.kill(m3.shimPid, 'SIGKILL');
+  await waitFor(() => !alive(m3.shimPid), 20_000, "m3's shim to die");
+
+  const mid = await startDaemon({ dir, args: ['--shim-pool', '0'], env: { CHRONICLE_CRASH_AT: 'recovery.middle' }, waitReady: false });
+  started.push(mid);
+  await waitFor(() => mid.child.exitCode !== null || mid.child.signalCode !== null, 30_000, 'the daemon to crash during recovery');
+  assert.equal(mid.child.signalCode, 'SIGKILL');
+
+  await restartAndCheck(
+    dir,
+    (tasks) => {
+      for (const id of ['m1', 'm2']) {
+        const t = tasks.find((x) => x.id === id);
+        assert.equal(t?.status, 'running', `${id} is running`);
+        assert.equal(t?.pid, before.find((x) => x.id === id)!.pid, `${id} keeps its pid`);
+      }
+      assert.equal(tasks.find((x) => x.id === 'm3')?.status, 'exited');
+    },
+    (events) => {
+      const m3Events = events.filter((e) => e.id === 'm3');
+      assert.equal(m3Events.filter((e) => e.type === 'ShimLost').length, 1, 'the loss is recorded once');
+      assert.equal(m3Events.filter((e) => e.type === 'TaskExited').length, 1, 'the exit is recorded once');
+      assert.equal(events.filter((e) => e.type === 'TaskStarted').length, 3, 'no start is recorded twice');
+    },
+  );
+});
