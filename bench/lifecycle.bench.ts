@@ -1,35 +1,17 @@
 // npm run bench:lifecycle — chronicle's container lifecycle next to containerd 1.6's, in one
 // run: containerd's figures come from ../shared/peers (ctr against a private containerd),
 // chronicle's from a persistent gRPC client against a real chronicled with real runc.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Client } from '@grpc/grpc-js';
 import { busyboxRootfs } from '../test/support/busybox-bundle.js';
 import { call, startDaemon, type RunningDaemon } from '../test/support/daemon.js';
+import { runPeer } from './support/peers.js';
 import { median, print } from './support/stats.js';
 
 const N = Number(process.env['BENCH_N'] ?? 30);
 const WARM = 3;
-const PEERS = fileURLToPath(new URL('../../../shared/peers/', import.meta.url));
-
-function peer(script: string, args: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!existsSync(join(PEERS, script))) {
-    process.stderr.write(`peer script ${script} not found under ${PEERS}\n`);
-    return out;
-  }
-  const r = spawnSync('bash', [join(PEERS, script), ...args], { encoding: 'utf8', timeout: 600_000 });
-  for (const line of r.stdout.split('\n')) {
-    const i = line.indexOf(': ');
-    if (i > 0) out.set(line.slice(0, i), line.slice(i + 2).trim());
-  }
-  if (r.status !== 0) process.stderr.write(`peer ${script} exited ${r.status}: ${r.stderr.slice(-500)}\n`);
-  return out;
-}
-
 async function lifecycle(C: Client, T: Client, id: string, rootfs: string): Promise<void> {
   await call(C, 'Create', { id, runtime: 'runc', rootfs, args: ['/bin/true'], env: ['PATH=/bin'] });
   await call(T, 'Create', { id });
@@ -89,8 +71,8 @@ async function chronicle(): Promise<{ lifecycleMs: number; perSecP5: number; eve
 }
 
 const ours = await chronicle();
-const ctd = peer('lifecycle.sh', [String(N)]);
-const ev = peer('events.sh', ['50', '5']);
+const ctd = runPeer('lifecycle.sh', [String(N)]);
+const ev = runPeer('events.sh', ['50', '5']);
 const runRm = Number(ctd.get('run_rm_true.median_ms'));
 const version = Number(ctd.get('ctr_version_rpc.median_ms'));
 const containerdLifecycle = runRm - version;

@@ -2,15 +2,14 @@
 // measured in the same run (../shared/peers/restart.sh with N=20). PSS counts shared pages
 // once across processes, so it is the fair per-container cost of many shims.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ShimClient, spawnShim } from '../src/shim/index.js';
 import { makeBundle } from '../test/support/busybox-bundle.js';
+import { runPeer } from './support/peers.js';
 import { median, print } from './support/stats.js';
 
-const PEERS = fileURLToPath(new URL('../../../shared/peers/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'chb-s-'));
 const stateDir = join(dir, 's');
 const runcRoot = join(dir, 'runc');
@@ -38,11 +37,9 @@ async function shimWith(name: string, containers: number): Promise<{ pid: number
 }
 
 function containerdPerContainerKb(): number | undefined {
-  if (!existsSync(join(PEERS, 'restart.sh'))) return undefined;
-  const r = spawnSync('bash', [join(PEERS, 'restart.sh')], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, N_LIST: '20', R: '1' } });
-  const m = /^n20\.before_restart\.shim_pss_per_container_kB:\s+(\d+)/m.exec(r.stdout);
-  if (!m) process.stderr.write(`containerd peer gave no figure (exit ${r.status}): ${r.stderr.slice(-400)}\n`);
-  return m ? Number(m[1]) : undefined;
+  const v = runPeer('restart.sh', [], { N_LIST: '20', R: '1' }).get('n20.before_restart.shim_pss_per_container_kB');
+  if (v === undefined) process.stderr.write('containerd peer gave no per-container PSS figure\n');
+  return v === undefined ? undefined : Number(v);
 }
 
 try {

@@ -19,6 +19,8 @@ export interface RunningDaemon {
   output: () => string;
   client: (name: ServiceName) => Client;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  /** Closes the gRPC clients made by `client` (the daemon and its shims are left alone). */
+  closeClients: () => void;
   cleanup: () => Promise<void>;
 }
 
@@ -50,8 +52,11 @@ export async function startDaemon(opts: { dir?: string; args?: string[]; env?: N
         child.once('exit', (code) => resolve(code));
         child.kill(signal);
       }),
+    closeClients: () => {
+      for (const c of clients.splice(0)) c.close();
+    },
     cleanup: async () => {
-      for (const c of clients) c.close();
+      d.closeClients();
       await d.stop('SIGKILL');
       reapLeftovers(state);
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });

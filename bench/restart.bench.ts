@@ -1,0 +1,116 @@
+// npm run bench:restart — a daemon restart with N live containers, next to containerd 1.6's
+// in the same run (../shared/peers/restart.sh). For N = 1, 25, 100 runc `sleep` containers:
+// stop the daemon (SIGTERM), start it again, and time exec -> every task listed running.
+// chronicled opens its socket only after recovery has verified every shim with PID(), so the
+// first List that answers already shows verified tasks. The N = 100 round is repeated on a
+// log that already holds 1,000,000 events of history. Prints `name: value` lines.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { busyboxRootfs } from '../test/support/busybox-bundle.js';
+import { call, startDaemon, type RunningDaemon } from '../test/support/daemon.js';
+import { writeHistory } from '../test/support/history.js';
+import { runPeer } from './support/peers.js';
+import { median, print } from './support/stats.js';
+
+const N_LIST = (process.env['N_LIST'] ?? '1 25 100').split(' ').filter(Boolean).map(Number);
+const R = Number(process.env['R'] ?? 5);
+const HISTORY = Number(process.env['BENCH_HISTORY_EVENTS'] ?? 1_000_000);
+const ARGS = ['--log-level', 'warn', '--shim-pool', '0'];
+
+interface TaskMsg {
+  id: string;
+  status: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Starts N runc containers running `sleep`, four at a time. */
+async function fill(d: RunningDaemon, n: number): Promise<void> {
+  const C = d.client('Containers');
+  const T = d.client('Tasks');
+  const rootfs = busyboxRootfs();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let i = next++; i < n; i = next++) {
+        const id = `r${n}-${i}`;
+        await call(C, 'Create', { id, runtime: 'runc', rootfs, args: ['/bin/sleep', '100000'] });
+        await call(T, 'Create', { id });
+        await call(T, 'Start', { id });
+      }
+    }),
+  );
+}
+
+/** SIGTERM, then exec -> the first List in which all `n` tasks are running, in ms. */
+async function restartOnce(d: RunningDaemon, dir: string, n: number): Promise<{ d: RunningDaemon; ms: number }> {
+  await d.stop('SIGTERM');
+  d.closeClients();
+  await sleep(300); // as restart.sh naps between stop and start
+  const t0 = performance.now();
+  const next = await startDaemon({ dir, args: ARGS, waitReady: false });
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(next.socket)) {
+    if (Date.now() > deadline || next.child.exitCode !== null) throw new Error(`no socket:\n${next.output()}`);
+    await sleep(1);
+  }
+  const T = next.client('Tasks');
+  for (;;) {
+    const tasks = await call<{ tasks: TaskMsg[] }>(T, 'List', {}).then(
+      (r) => r.tasks,
+      () => [],
+    );
+    if (tasks.filter((t) => t.status === 'running').length === n) break;
+    if (Date.now() > deadline) throw new Error(`not all ${n} running:\n${next.output()}`);
+    await sleep(1);
+  }
+  return { d: next, ms: performance.now() - t0 };
+}
+
+/** Median restart time with `n` live containers (on a log prepared by `prepare`). */
+async function chronicle(n: number, prepare?: (dir: string) => Promise<void>): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'chb-r-'));
+  let d: RunningDaemon | undefined;
+  try {
+    await prepare?.(dir);
+    d = await startDaemon({ dir, args: ARGS });
+    await fill(d, n);
+    const times: number[] = [];
+    for (let r = 0; r < R; r++) {
+      const round = await restartOnce(d, dir, n);
+      d = round.d;
+      times.push(round.ms);
+    }
+    return median(times);
+  } finally {
+    if (d) {
+      const T = d.client('Tasks');
+      const C = d.client('Containers');
+      const tasks = await call<{ tasks: TaskMsg[] }>(T, 'List', {}).then((r) => r.tasks, () => []);
+      for (const t of tasks) {
+        await call(T, 'Delete', { id: t.id, force: true }).catch(() => undefined);
+        await call(C, 'Delete', { id: t.id }).catch(() => undefined);
+      }
+      await d.cleanup();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ours = new Map<number, number>();
+for (const n of N_LIST) ours.set(n, await chronicle(n));
+const withHistory = await chronicle(100, async (dir) => {
+  await writeHistory(join(dir, 'root', 'log'), join(dir, 'state'), HISTORY);
+});
+const peer = runPeer('restart.sh', [], { N_LIST: N_LIST.join(' '), R: String(R) });
+for (const n of N_LIST) {
+  const theirs = Number(peer.get(`n${n}.exec_to_all_running.median_ms`));
+  print(`restart_ms_${n}`, ours.get(n)!, 1);
+  print(`containerd_restart_ms_${n}`, theirs, 1);
+  print(`restart_ratio_${n}`, ours.get(n)! / theirs, 2);
+}
+const theirs100 = Number(peer.get('n100.exec_to_all_running.median_ms'));
+print('restart_ms_100_history_1m', withHistory, 1);
+print('restart_ratio_100_history_1m', withHistory / theirs100, 2);
+process.exit(0);
