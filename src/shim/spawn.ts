@@ -4,12 +4,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { entryPoint } from '../entry-points.js';
 import { ChronicleError } from '../errors.js';
 import { shimAddress } from './address.js';
 import { Handshake } from './handshake.js';
 
-const SHIM_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const SHIM_MAIN = entryPoint('chronicle-shim');
 
 export interface SpawnShimOptions {
   stateDir: string;

@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
 import { readEvents, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { entryPoint } from '../../src/entry-points.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const CLI = entryPoint('chronicle');
 // No warm shim pool: these tests are about the CLI, and idle pool shims outlive a SIGKILLed daemon.
 const DAEMON_FLAGS = ['--runtime', 'process', '--log-level', 'warn', '--shim-pool', '0'];
 

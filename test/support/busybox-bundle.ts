@@ -1,29 +1,19 @@
 // A busybox rootfs built from busybox-static (no image pulls), once per test process, and
 // OCI bundles that share it read-only (each with its own tmpfs /tmp and an optional
 // writable bind mount from the host, to observe a container from outside).
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ociSpec } from '../../src/api/oci-spec.js';
-
-const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'sleep', 'echo', 'true', 'false', 'cat', 'ls', 'ps', 'kill', 'date', 'seq', 'yes', 'env', 'id', 'hostname', 'mkdir', 'rm', 'touch', 'tail', 'head', 'wc', 'grep'];
+import { buildBusyboxRootfs } from '../../src/demo/busybox-rootfs.js';
 
 let shared: string | undefined;
 
 /** The shared rootfs (built on first use). */
 export function busyboxRootfs(): string {
-  if (shared) return shared;
-  if (!existsSync(BUSYBOX)) throw new Error('busybox-static is not installed: apt-get install -y busybox-static');
-  const dir = mkdtempSync(join(tmpdir(), 'chr-rootfs-'));
-  const rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc', 'host']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));
-  for (const a of APPLETS) symlinkSync('busybox', join(rootfs, 'bin', a));
-  writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\n');
-  shared = rootfs;
-  return rootfs;
+  shared ??= buildBusyboxRootfs(join(mkdtempSync(join(tmpdir(), 'chr-rootfs-')), 'rootfs'));
+  return shared;
 }
 
 export interface BundleOptions {

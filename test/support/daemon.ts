@@ -1,15 +1,15 @@
-// Starts a real chronicled (the built dist/src/main.js) on temp dirs with its own socket,
+// Starts a real chronicled (the built bundle, as `npm start` runs it) on temp dirs with its own socket,
 // waits for readiness with a deadline, and stops it — printing its log when a wait fails.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { serviceClient, type ServiceName } from '../../src/api/proto.js';
+import { entryPoint } from '../../src/entry-points.js';
 import { childrenOf } from './shim-harness.js';
 
-const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+const MAIN = entryPoint('chronicled');
 
 export interface RunningDaemon {
   root: string;

@@ -1,11 +1,11 @@
 // `daemon`: chronicled in the foreground (stdio inherited), SIGINT/SIGTERM forwarded, its
 // exit code ours. Loads nothing of the daemon into this process.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { entryPoint } from '../../entry-points.js';
 import type { Ctx } from '../context.js';
 import { signalNumber } from '../signals.js';
 
-export const DAEMON_MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
+export const DAEMON_MAIN = entryPoint('chronicled');
 
 /** chronicled's argv: ours verbatim, plus a --socket given to chronicle itself. */
 export function daemonArgs(socket: string | undefined, argv: readonly string[]): string[] {

@@ -1,0 +1,42 @@
+// Bundles each entry point (daemon, shim, CLI) into one ESM file under dist/src/bin/.
+// Why: Node spends most of a cold start resolving and reading the ~1,500 module files of
+// grpc-js, zod, rxjs and protobufjs; one file per process starts in about half the time,
+// and a daemon restart and every shim spawn pay that start. Native addons and packages
+// that find files next to themselves at run time stay external.
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { build } from 'esbuild';
+
+// These read .proto files through __dirname; in a bundle __dirname would be the bundle's.
+const pinDirname = {
+  name: 'pin-dirname',
+  setup(b) {
+    b.onLoad({ filter: /node_modules[\\/](grpc-health-check|@grpc[\\/]reflection)[\\/].*\.js$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replaceAll('__dirname', JSON.stringify(dirname(args.path))),
+      loader: 'js',
+    }));
+  },
+};
+
+// CommonJS dependencies inside an ESM bundle still call require().
+const banner = "import { createRequire as __chronicleRequire } from 'node:module'; const require = __chronicleRequire(import.meta.url);";
+
+const entries = { chronicled: 'dist/src/main.js', 'chronicle-shim': 'dist/src/shim/main.js', chronicle: 'dist/src/cli/main.js' };
+await Promise.all(
+  Object.entries(entries).map(([name, entry]) =>
+    build({
+      entryPoints: [entry],
+      outfile: `dist/src/bin/${name}.mjs`,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      banner: { js: banner }, // the entry keeps its own #! line
+      // native addons (and the packages that load them or their workers from disk)
+      external: ['classic-level', 'koffi', 'msgpackr', 'pino'],
+      plugins: [pinDirname],
+      logLevel: 'warning',
+      legalComments: 'none',
+    }),
+  ),
+);
