@@ -1,10 +1,12 @@
 // npm run bench:lifecycle — chronicle's container lifecycle next to containerd 1.6's, in one
 // run: containerd's figures come from ../shared/peers (ctr against a private containerd),
 // chronicle's from a persistent gRPC client against a real chronicled with real runc.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
+import { entryPoint } from '../src/entry-points.js';
 import { busyboxRootfs } from '../test/support/busybox-bundle.js';
 import { call, startDaemon, type RunningDaemon } from '../test/support/daemon.js';
 import { runPeer } from './support/peers.js';
@@ -21,7 +23,7 @@ async function lifecycle(C: Client, T: Client, id: string, rootfs: string): Prom
   await call(C, 'Delete', { id });
 }
 
-async function chronicle(): Promise<{ lifecycleMs: number; perSecP5: number; eventMs: number }> {
+async function chronicle(): Promise<{ lifecycleMs: number; perSecP5: number; eventMs: number; cliRunRmMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'chb-l-'));
   let d: RunningDaemon | undefined;
   try {
@@ -34,6 +36,14 @@ async function chronicle(): Promise<{ lifecycleMs: number; perSecP5: number; eve
       const t0 = performance.now();
       await lifecycle(C, T, `l${i}`, rootfs);
       if (i >= WARM) times.push(performance.now() - t0);
+    }
+    // The CLI as a user runs it: a fresh process per command, as `ctr run --rm` is.
+    const cli: number[] = [];
+    for (let i = 0; i < N + WARM; i++) {
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, [entryPoint('chronicle'), '--socket', d.socket, 'run', '--rm', '--runtime', 'runc', '--rootfs', rootfs, `cli${i}`, '--', '/bin/true']);
+      if (r.status !== 0) throw new Error(`chronicle run --rm failed: ${r.stderr.toString()}`);
+      if (i >= WARM) cli.push(performance.now() - t0);
     }
     const total = 50;
     let next = 0;
@@ -63,7 +73,7 @@ async function chronicle(): Promise<{ lifecycleMs: number; perSecP5: number; eve
       lat.push((await got) - t0);
     }
     stream.cancel();
-    return { lifecycleMs: median(times), perSecP5, eventMs: median(lat) };
+    return { lifecycleMs: median(times), perSecP5, eventMs: median(lat), cliRunRmMs: median(cli) };
   } finally {
     await d?.cleanup();
     rmSync(dir, { recursive: true, force: true });
@@ -79,6 +89,9 @@ const containerdLifecycle = runRm - version;
 print('lifecycle_ms', ours.lifecycleMs, 1);
 print('containerd_lifecycle_ms', containerdLifecycle, 1);
 print('lifecycle_ratio', ours.lifecycleMs / containerdLifecycle, 2);
+print('cli_run_rm_ms', ours.cliRunRmMs, 1);
+print('ctr_run_rm_ms', runRm, 1);
+print('cli_ratio', ours.cliRunRmMs / runRm, 2);
 const pWall = Number(ev.get('parallel5.wall_ms'));
 const pTasks = Number(ev.get('parallel5.tasks'));
 print('lifecycles_per_s_p5', ours.perSecP5, 1);
