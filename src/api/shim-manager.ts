@@ -10,7 +10,7 @@ import type { Fact } from '../events/schemas.js';
 import type { Logger } from '../log.js';
 import type { Projector } from '../projections/projector.js';
 import { containerKey, isLive, type ContainerView } from '../projections/state.js';
-import { addressFor, ShimClient, spawnShim, type ShimFactMessage } from '../shim/index.js';
+import { addressFor, ShimClient, spawnShim, type ShimFactMessage, type ShimState } from '../shim/index.js';
 import type { CallContext } from './audit.js';
 import type { ContainerLocks } from './container-locks.js';
 import { cleanUpLostShim } from './lost-shim-cleanup.js';
@@ -127,19 +127,24 @@ export class ShimManager {
     return { client, pid: hello.pid, ready, address };
   }
 
-  /** Attaches to a shim the log names (recovery): PID() with a deadline, then follow. */
-  async attach(address: string, ns: string, expectedPid: number | null): Promise<boolean> {
+  /**
+   * Attaches to a shim the log names (recovery): PID() with a deadline, then follow.
+   * Resolves with the states of the tasks it hosts, or undefined when it is gone.
+   */
+  async attach(address: string, ns: string, expectedPid: number | null): Promise<ShimState[] | undefined> {
     const client = new ShimClient(address);
+    let tasks: ShimState[];
     try {
-      const { pid } = await client.pid(this.#deps.probeTimeoutMs);
-      if (expectedPid !== null && pid !== expectedPid) throw new Error(`pid ${pid}, log says ${expectedPid}`);
+      const reply = await client.pid(this.#deps.probeTimeoutMs);
+      if (expectedPid !== null && reply.pid !== expectedPid) throw new Error(`pid ${reply.pid}, log says ${expectedPid}`);
+      tasks = reply.tasks;
     } catch (e) {
       this.#deps.logger.warn({ address, err: String(e) }, 'shim unreachable');
       client.close();
-      return false;
+      return undefined;
     }
     this.#follow(address, ns, client, this.#deps.projector.state.shims[address]?.lastShimSeq ?? 0);
-    return true;
+    return tasks;
   }
 
   #follow(address: string, ns: string, client: ShimClient, after: number): void {

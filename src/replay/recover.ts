@@ -13,6 +13,7 @@ import { isLive } from '../projections/state.js';
 import type { Fact } from '../events/schemas.js';
 import { reconcile } from './reconcile.js';
 import type { ShimManager } from '../api/shim-manager.js';
+import type { ShimState } from '../shim/index.js';
 
 export interface RecoverDeps {
   log: EventLog;
@@ -46,11 +47,11 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
         lost++;
         continue;
       }
-      const ok = Date.now() < deadline && (await deps.shims.attach(s.address, ns, s.pid));
+      const tasks = Date.now() < deadline ? await deps.shims.attach(s.address, ns, s.pid) : undefined;
       // `x += await f()` would read x before the await and lose the other workers' counts.
-      if (ok) {
+      if (tasks) {
         alive++;
-        const n = await reconcileShim(deps, s.address);
+        const n = await reconcileShim(deps, s.address, tasks);
         reconciled += n;
       } else {
         const n = await deps.shims.lost(s.address, Date.now() < deadline ? 'no answer to PID() on restart' : 'recovery budget spent');
@@ -75,17 +76,17 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
   return result;
 }
 
-/** Compares each live task of a shim with its State() and appends what the log lacks. */
-async function reconcileShim(deps: RecoverDeps, address: string): Promise<number> {
-  const client = deps.shims.client(address);
+/** Compares each live task of a shim with the state its PID() reported and appends what the log lacks. */
+async function reconcileShim(deps: RecoverDeps, address: string, reported: ShimState[]): Promise<number> {
   const state = deps.projector.state;
   const shim = state.shims[address];
-  if (!client || !shim) return 0;
+  if (!shim) return 0;
+  const byId = new Map(reported.map((t) => [t.id, t]));
   const facts: Fact[] = [];
   for (const key of shim.containers) {
     const c = state.containers[key];
     if (!c || !isLive(c.task)) continue;
-    const actual = await client.state(c.id).catch(() => undefined);
+    const actual = byId.get(c.id);
     if (!actual) continue; // not hosted any more: its exit or loss arrives through Events
     for (const type of reconcile(c.task.status, actual.status)) {
       const base = { ns: c.ns, id: c.id, actor: 'recovery' } as const;

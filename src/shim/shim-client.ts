@@ -17,7 +17,8 @@ const StateReply = z.object({
 });
 export type ShimState = z.infer<typeof StateReply>;
 const CreateReply = z.object({ pid: z.number(), stdout: z.string(), stderr: z.string() });
-const PidReply = z.object({ pid: z.number(), version: z.string() });
+const PidReply = z.object({ pid: z.number(), version: z.string(), tasks: z.array(StateReply) });
+export type PidReply = z.infer<typeof PidReply>;
 const PidsReply = z.object({ pids: z.array(z.number()) });
 const ExitReply = z.object({ exitCode: z.number(), exitedAt: z.number(), signal: z.string() });
 export type ShimExit = z.infer<typeof ExitReply>;
@@ -64,7 +65,8 @@ export class ShimClient implements Disposable {
     const Ctor = shimService();
     this.address = address;
     this.timeoutMs = timeoutMs;
-    this.#client = new Ctor(`unix://${address}`, credentials.createInsecure());
+    // channelz bookkeeping costs CPU on every channel, and the daemon makes one per shim.
+    this.#client = new Ctor(`unix://${address}`, credentials.createInsecure(), { 'grpc.enable_channelz': 0 });
   }
 
   #call<S extends z.ZodType>(method: string, req: unknown, schema: S, timeoutMs = this.timeoutMs): Promise<z.infer<S>> {
@@ -89,7 +91,7 @@ export class ShimClient implements Disposable {
   state(id: string, execId = ''): Promise<ShimState> {
     return this.#call('State', { id, execId }, StateReply);
   }
-  pid(timeoutMs?: number): Promise<{ pid: number; version: string }> {
+  pid(timeoutMs?: number): Promise<PidReply> {
     return this.#call('PID', {}, PidReply, timeoutMs);
   }
   async pids(id: string): Promise<number[]> {

@@ -307,6 +307,11 @@ export class Supervisor {
     return { stdout: p.stdout, stderr: p.stderr, done: () => p.status === 'stopped' };
   }
 
+  /** The state of every hosted container's init process. */
+  states(): StateView[] {
+    return [...this.#hosted.keys()].map((id) => this.state(id, ''));
+  }
+
   state(id: string, execId: string): StateView {
     const c = this.#get(id);
     const p = this.#proc(id, execId);

@@ -52,7 +52,13 @@ test('SIGKILL of the spawner leaves shim and container running; the exit is hand
     assert.ok(alive(made.containerPid), 'the container survived its spawner');
 
     const client = new ShimClient(made.address);
-    assert.equal((await client.pid()).pid, made.shimPid);
+    const probe = await client.pid();
+    assert.equal(probe.pid, made.shimPid);
+    assert.deepEqual(
+      probe.tasks.map((t) => [t.id, t.pid, t.status]),
+      [['c1', made.containerPid, 'running']],
+      'the probe reports every hosted task, as recovery needs',
+    );
     assert.equal((await client.state('c1')).status, 'running');
     client.close();
 
