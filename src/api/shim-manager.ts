@@ -10,7 +10,7 @@ import type { Fact } from '../events/schemas.js';
 import type { Logger } from '../log.js';
 import type { Projector } from '../projections/projector.js';
 import { containerKey, isLive, type ContainerView } from '../projections/state.js';
-import { addressFor, ShimClient, spawnShim, type ShimFactMessage, type ShimState } from '../shim/index.js';
+import { addressFor, ShimClient, spawnShim, type PidReply, type ShimFactMessage, type ShimState } from '../shim/index.js';
 import type { CallContext } from './audit.js';
 import type { ContainerLocks } from './container-locks.js';
 import { cleanUpLostShim } from './lost-shim-cleanup.js';
@@ -21,6 +21,10 @@ interface Followed {
   ns: string;
   client: ShimClient;
   abort: AbortController;
+  /** The shimSeq of the last fact handled (logged, or found already in the log). */
+  handled: number;
+  /** Called after each fact handled (recovery waits for the shim's last shimSeq). */
+  progress: Set<() => void>;
 }
 
 export interface ShimManagerDeps {
@@ -129,28 +133,48 @@ export class ShimManager {
 
   /**
    * Attaches to a shim the log names (recovery): PID() with a deadline, then follow.
-   * Resolves with the states of the tasks it hosts, or undefined when it is gone.
+   * Resolves with the states of the tasks it hosts and its last shimSeq, or undefined when
+   * it is gone.
    */
-  async attach(address: string, ns: string, expectedPid: number | null): Promise<ShimState[] | undefined> {
+  async attach(address: string, ns: string, expectedPid: number | null): Promise<{ tasks: ShimState[]; lastShimSeq: number } | undefined> {
     const client = new ShimClient(address);
-    let tasks: ShimState[];
+    let reply: PidReply;
     try {
-      const reply = await client.pid(this.#deps.probeTimeoutMs);
+      reply = await client.pid(this.#deps.probeTimeoutMs);
       if (expectedPid !== null && reply.pid !== expectedPid) throw new Error(`pid ${reply.pid}, log says ${expectedPid}`);
-      tasks = reply.tasks;
     } catch (e) {
       this.#deps.logger.warn({ address, err: String(e) }, 'shim unreachable');
       client.close();
       return undefined;
     }
     this.#follow(address, ns, client, this.#deps.projector.state.shims[address]?.lastShimSeq ?? 0);
-    return tasks;
+    return { tasks: reply.tasks, lastShimSeq: reply.lastShimSeq };
+  }
+
+  /** Resolves true once the follower of `address` has handled every fact up to `shimSeq`. */
+  caughtUp(address: string, shimSeq: number, timeoutMs: number): Promise<boolean> {
+    const f = this.#shims.get(address);
+    if (!f) return Promise.resolve(false);
+    if (f.handled >= shimSeq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        f.progress.delete(check);
+        resolve(ok);
+      };
+      const check = (): void => {
+        if (f.handled >= shimSeq) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      f.progress.add(check);
+    });
   }
 
   #follow(address: string, ns: string, client: ShimClient, after: number): void {
     this.#shims.get(address)?.abort.abort();
     const abort = new AbortController();
-    this.#shims.set(address, { ns, client, abort });
+    const followed: Followed = { ns, client, abort, handled: after, progress: new Set() };
+    this.#shims.set(address, followed);
     void (async () => {
       let last = after;
       for (let attempt = 0; !abort.signal.aborted; attempt++) {
@@ -158,6 +182,8 @@ export class ShimManager {
           for await (const f of client.events(last, abort.signal)) {
             await this.#record(address, ns, f);
             last = f.shimSeq;
+            followed.handled = last;
+            for (const p of followed.progress) p();
             attempt = 0;
           }
         } catch {

@@ -47,12 +47,16 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
         lost++;
         continue;
       }
-      const tasks = Date.now() < deadline ? await deps.shims.attach(s.address, ns, s.pid) : undefined;
+      const probe = Date.now() < deadline ? await deps.shims.attach(s.address, ns, s.pid) : undefined;
       // `x += await f()` would read x before the await and lose the other workers' counts.
-      if (tasks) {
+      if (probe) {
         alive++;
-        const n = await reconcileShim(deps, s.address, tasks);
+        const n = await reconcileShim(deps, s.address, probe.tasks);
         reconciled += n;
+        // Exits during the downtime are in the log before the daemon serves.
+        if (!(await deps.shims.caughtUp(s.address, probe.lastShimSeq, Math.max(0, deadline - Date.now())))) {
+          deps.logger.warn({ address: s.address, lastShimSeq: probe.lastShimSeq }, 'shim facts not all handled within the recovery budget');
+        }
       } else {
         const n = await deps.shims.lost(s.address, Date.now() < deadline ? 'no answer to PID() on restart' : 'recovery budget spent');
         lost += n;

@@ -20,6 +20,11 @@ export class FactLog {
   #seq = 0;
   readonly #listeners = new Set<Listener>();
 
+  /** The shimSeq of the newest fact (0: none yet). */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
   append(f: Omit<ShimFact, 'shimSeq'>): ShimFact {
     const fact = { ...f, shimSeq: ++this.#seq };
     this.#facts.push(fact);

@@ -17,7 +17,7 @@ const StateReply = z.object({
 });
 export type ShimState = z.infer<typeof StateReply>;
 const CreateReply = z.object({ pid: z.number(), stdout: z.string(), stderr: z.string() });
-const PidReply = z.object({ pid: z.number(), version: z.string(), tasks: z.array(StateReply) });
+const PidReply = z.object({ pid: z.number(), version: z.string(), tasks: z.array(StateReply), lastShimSeq: z.number() });
 export type PidReply = z.infer<typeof PidReply>;
 const PidsReply = z.object({ pids: z.array(z.number()) });
 const ExitReply = z.object({ exitCode: z.number(), exitedAt: z.number(), signal: z.string() });

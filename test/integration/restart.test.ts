@@ -135,6 +135,8 @@ test('an exit during 30 s of downtime keeps its code and time; a resuming subscr
   assert.equal(exit.exitCode, 7, 'the true exit code');
   assert.equal(exit.reason, 'exited');
   assert.ok(exit.exitedAt > downAt && exit.exitedAt < upAt, 'exitedAt lies inside the downtime');
+  const recoveredAt = resumed.find((e) => e.type === 'DaemonRecovered')!.seq;
+  assert.ok(exits[0]!.seq < recoveredAt, 'the exit is in the log before recovery ends and the daemon serves');
   assert.equal((await list(second.client('Tasks'))).get('steady')?.status, 'running');
   await removeAll(second, [...before.values()].map((t) => t.shimPid));
 });
