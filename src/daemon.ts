@@ -12,6 +12,7 @@ import { ContainerLocks } from './api/container-locks.js';
 import { containerService } from './api/container-service.js';
 import { daemonService, VERSION } from './api/daemon-service.js';
 import { eventsService } from './api/events-service.js';
+import { historyService } from './api/history-service.js';
 import { startApiServer, type ApiServer } from './api/grpc-server.js';
 import type { HandlerEnv } from './api/handler.js';
 import { Metrics } from './api/metrics.js';
@@ -58,6 +59,7 @@ export class Daemon {
       Tasks: taskService({ env, log, projector, mutations, shims }),
       Events: eventsService(env, log),
       Daemon: daemonService(env, config, log, projector),
+      History: historyService(env, log),
     });
     if (config.metricsAddress) {
       const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq);

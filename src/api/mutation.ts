@@ -30,7 +30,9 @@ export class Mutations {
       const req = parse(raw);
       return await this.locks.with(`${ctx.ns}/${req.id}`, async () => {
         const { facts, reply } = await body(req);
-        await this.log.append([...facts, completed(ctx, req.id, digest)]);
+        // Each fact names the request that caused it, so that an audit shows what a call did.
+        const stamped = facts.map((f) => (f.req ? f : { ...f, req: ctx.req }));
+        await this.log.append([...stamped, completed(ctx, req.id, digest)]);
         return reply;
       });
     } catch (e) {

@@ -23,6 +23,12 @@ const COMMANDS: Readonly<Record<string, Loader>> = {
   events: async () => (await import('./commands/events.js')).events,
   info: async () => (await import('./commands/info.js')).info,
   daemon: async () => (await import('./commands/daemon.js')).daemon,
+  state: async () => (await import('./commands/history.js')).state,
+  history: async () => (await import('./commands/history.js')).history,
+  diff: async () => (await import('./commands/history.js')).diff,
+  audit: async () => (await import('./commands/history.js')).audit,
+  verify: async () => (await import('./commands/history.js')).verify,
+  replay: async () => (await import('./commands/history.js')).replay,
 };
 
 const ALIASES: Readonly<Record<string, string>> = { ls: 'ps', list: 'ps', delete: 'rm', remove: 'rm', unpause: 'resume' };

@@ -21,6 +21,14 @@ Commands:
   info      print what the daemon is and what its last recovery found
   daemon    run chronicled in the foreground with the given flags
 
+History (points: a seq, an RFC 3339 time, or 10m / 2h / 1d ago):
+  state     every container as it was: state --at POINT
+  history   one container's events, each with its state after it
+  diff      what changed between two points: diff FROM [TO]
+  audit     who did what, with what outcome and facts
+  verify    check the hash chain; exit 1 if it is broken
+  replay    step through events with the change each made: replay --from A --to B
+
 Global flags (also accepted after the command):
   --socket PATH         the daemon's socket (env CHRONICLE_SOCKET)
   -n, --namespace NS    namespace (env CHRONICLE_NAMESPACE, default "default")
@@ -57,4 +65,13 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
     '  --follow  keep printing live events; reconnects by itself if the daemon restarts\n',
   info: 'Usage: chronicle info\n',
   daemon: 'Usage: chronicle daemon [chronicled flags...]  (e.g. --root DIR --state DIR --runtime process)\n',
+  state: 'Usage: chronicle state [--at SEQ|TIME|DURATION]   (default: now)\n',
+  history: 'Usage: chronicle history ID\n',
+  diff: 'Usage: chronicle diff FROM [TO]   (points: SEQ, TIME or DURATION ago; TO defaults to now)\n',
+  audit:
+    'Usage: chronicle audit [--actor A] [--op OP] [--id ID] [--since P] [--until P] [--failed|--denied] [--limit N]\n\n' +
+    '  --op      an operation such as tasks.Start or containers.Create\n' +
+    '  --failed  only calls that failed; --denied only refusals\n',
+  verify: 'Usage: chronicle verify   (exit 1 when the chain is broken)\n',
+  replay: 'Usage: chronicle replay [--from P] [--to P] [--step]   (--step waits for Enter between events)\n',
 };

@@ -7,3 +7,4 @@ export { allowed, checkTransition, phaseOf, TASK_EVENTS, type TaskPhase, type Tr
 export { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 export { foldLog, loadState, stateAt, stateAtTime, type Loaded } from './state-at.js';
 export { Projector, type ProjectorOptions } from './projector.js';
+export { diffContainer, diffStates, type Change, type ChangeKind } from './diff.js';

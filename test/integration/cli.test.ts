@@ -356,3 +356,38 @@ test('runc: run --rm with --rootfs (busybox), exit code passed through', async (
   assert.equal(r.stdout, 'in-runc\n');
   assert.deepEqual(await cliJson<ContainerJson[]>(d.socket, ['ps']), []);
 });
+
+test('history commands: state --at, history, diff, audit --denied, verify, replay', async () => {
+  const d = await daemon();
+  const s = d.socket;
+  assert.equal((await cli(s, ['run', '-d', '--runtime', 'process', 'h1', '--', '/bin/sleep', '1000'])).code, 0);
+  assert.equal((await cli(s, ['pause', 'h1'])).code, 0);
+  assert.equal((await cli(s, ['pause', 'h1'])).code, 1, 'pausing twice is refused');
+  const events = await readEvents(d);
+  const paused = events.find((e) => e.type === 'TaskPaused')!.seq;
+
+  const before = await cliJson<{ seq: number; containers: { id: string; task?: { status: string } }[] }>(s, ['state', '--at', String(paused - 1)]);
+  assert.equal(before.containers.find((c) => c.id === 'h1')?.task?.status, 'running');
+  const at = await cli(s, ['state', '--at', String(paused)]);
+  assert.match(at.stdout, /^state after seq \d+/);
+  assert.match(at.stdout, /h1\s+paused/);
+
+  const timeline = await cli(s, ['history', 'h1']);
+  assert.match(timeline.stdout, /TaskPaused\s+\S+\s+paused/);
+  const diff = await cliJson<{ changes: { id: string; kind: string; fromStatus: string; toStatus: string }[] }>(s, ['diff', String(paused - 1), String(paused)]);
+  assert.deepEqual(diff.changes.map((c) => [c.id, c.kind, c.fromStatus, c.toStatus]), [['h1', 'transition', 'running', 'paused']]);
+
+  const denied = jsonLines<{ outcome: string; request: { dataJson: string } }>((await cli(s, ['--json', 'audit', '--denied'])).stdout);
+  assert.deepEqual(denied.map((r) => [r.outcome, (JSON.parse(r.request.dataJson) as { op: string }).op]), [['denied', 'tasks.Pause']]);
+  const table = await cli(s, ['audit', '--op', 'tasks.Start']);
+  assert.match(table.stdout, /tasks\.Start\s+h1\s+completed\s+TaskStarted/);
+
+  const verify = await cli(s, ['verify']);
+  assert.equal(verify.code, 0);
+  assert.match(verify.stdout, /chain:\s+intact/);
+  const replay = await cli(s, ['replay', '--from', String(paused), '--to', String(paused)]);
+  assert.match(replay.stdout, /TaskPaused/);
+  assert.match(replay.stdout, /h1: transition running -> paused/);
+  assert.equal((await cli(s, ['state', '--at', 'soon'])).code, 1, 'a bad point is an error naming it');
+  assert.equal((await cli(s, ['rm', '-f', 'h1'])).code, 0);
+});
