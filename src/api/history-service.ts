@@ -7,12 +7,12 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { z } from 'zod';
 import { ChronicleError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
-import { Id, type Envelope } from '../events/schemas.js';
-import { apply, diffContainer, diffStates, fold, initialState, stateAt, type Change, type State } from '../projections/index.js';
-import { containerKey } from '../projections/state.js';
+import { Id } from '../events/schemas.js';
+import { diffStates, stateAt, type Change } from '../projections/index.js';
 import { containerMessage } from './container-service.js';
 import { toEventMessage, type EventMessage } from './event-message.js';
 import { serverStream, unary, type HandlerEnv } from './handler.js';
+import { audit, replay, timeline } from './history-queries.js';
 import { parsePoint } from './point.js';
 import { parseRequest } from './requests.js';
 
@@ -35,9 +35,6 @@ const AuditRequest = z.object({
   pageToken: z.union([z.literal(''), z.string().regex(/^\d+$/, 'must be the next_page_token of a previous page')]),
 });
 
-const OUTCOME_OF = { RequestCompleted: 'completed', RequestFailed: 'failed', RequestDenied: 'denied' } as const;
-type RequestRecord = Extract<Envelope, { type: keyof typeof OUTCOME_OF }>;
-const isRequestRecord = (e: Envelope): e is RequestRecord => e.type in OUTCOME_OF;
 const DEFAULT_AUDIT_PAGE = 100;
 
 interface ChangeMessage {
@@ -62,6 +59,14 @@ async function resolve(log: EventLog, spec: string, field: string, emptyMeans: '
   return log.seqAtTime(p.ts);
 }
 
+/** The first seq at or after a point: the seq itself, or the first event with ts >= a time. */
+async function firstFrom(log: EventLog, spec: string, field: string): Promise<number> {
+  const p = parsePoint(spec, Date.now(), field);
+  if (p.kind === 'head') return log.head().seq;
+  if (p.kind === 'seq') return p.seq;
+  return (await log.seqAtTime(p.ts - 1)) + 1;
+}
+
 export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceImplementation {
   return {
     StateAt: unary(env, 'history.StateAt', async (raw) => {
@@ -72,14 +77,8 @@ export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceIm
 
     Timeline: serverStream<{ event: EventMessage; after?: Record<string, unknown> }>(env, 'history.Timeline', async (raw, ctx, write, signal) => {
       const req = parseRequest(TimelineRequest, raw);
-      // One container's own events, each with that container as it was after it. Its
-      // state depends only on its own events, so the fold needs nothing else.
-      let state: State = initialState();
-      const key = containerKey(ctx.ns, req.id);
-      for await (const e of log.read({ ns: ctx.ns, id: req.id, signal })) {
-        state = fold(state, [e]);
-        const after = state.containers[key];
-        await write({ event: toEventMessage(e), ...(after ? { after: containerMessage(after) } : {}) });
+      for await (const { event, after } of timeline(log, ctx.ns, req.id, signal)) {
+        await write({ event: toEventMessage(event), ...(after ? { after: containerMessage(after) } : {}) });
       }
     }),
 
@@ -94,35 +93,24 @@ export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceIm
 
     Audit: unary(env, 'history.Audit', async (raw) => {
       const req = parseRequest(AuditRequest, raw);
-      const since = req.since ? await resolve(log, req.since, 'since') : 0;
-      const until = req.until ? await resolve(log, req.until, 'until') : log.head().seq;
-      // A page token is the seq to continue after; a time bound `since` means after it.
-      const fromSeq = Math.max(req.pageToken ? Number(req.pageToken) + 1 : 1, req.since ? since + 1 : 1);
-      const limit = req.limit || DEFAULT_AUDIT_PAGE;
-      const records: { request: EventMessage; outcome: string; facts: EventMessage[] }[] = [];
-      // A request's facts are committed in the same batch, just before its record.
-      const pending = new Map<string, Envelope[]>();
-      let last = 0;
-      for await (const e of log.read({ fromSeq: Math.max(1, fromSeq - 1000), toSeq: until })) {
-        if (!isRequestRecord(e)) {
-          if (e.req) pending.set(e.req, [...(pending.get(e.req) ?? []), e]);
-          if (pending.size > 10_000) pending.delete(pending.keys().next().value!);
-          continue;
-        }
-        const outcome = OUTCOME_OF[e.type];
-        const facts = e.req ? (pending.get(e.req) ?? []) : [];
-        if (e.req) pending.delete(e.req);
-        if (e.seq < fromSeq) continue;
-        if (req.actor && e.actor !== req.actor) continue;
-        if (req.op && e.data.op !== req.op) continue;
-        if (req.outcome && outcome !== req.outcome) continue;
-        if (req.namespace && e.ns !== req.namespace) continue;
-        if (req.id && e.id !== req.id) continue;
-        if (records.length === limit) return { records, nextPageToken: String(last) };
-        records.push({ request: toEventMessage(e), outcome, facts: facts.map(toEventMessage) });
-        last = e.seq;
-      }
-      return { records, nextPageToken: '' };
+      // A page token is the seq to continue after; `since` is inclusive (seq >= N, ts >= T).
+      const since = req.since ? await firstFrom(log, req.since, 'since') : 1;
+      const fromSeq = Math.max(req.pageToken ? Number(req.pageToken) + 1 : 1, since);
+      const toSeq = req.until ? await resolve(log, req.until, 'until') : log.head().seq;
+      const { entries, more } = await audit(log, {
+        fromSeq,
+        toSeq,
+        limit: req.limit || DEFAULT_AUDIT_PAGE,
+        ...(req.actor ? { actor: req.actor } : {}),
+        ...(req.op ? { op: req.op } : {}),
+        ...(req.outcome ? { outcome: req.outcome } : {}),
+        ...(req.namespace ? { ns: req.namespace } : {}),
+        ...(req.id ? { id: req.id } : {}),
+      });
+      return {
+        records: entries.map((x) => ({ request: toEventMessage(x.request), outcome: x.outcome, facts: x.facts.map(toEventMessage) })),
+        nextPageToken: more ? String(entries.at(-1)!.request.seq) : '',
+      };
     }),
 
     Verify: unary(env, 'history.Verify', async (raw) => {
@@ -135,13 +123,8 @@ export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceIm
       const req = parseRequest(ReplayRequest, raw);
       const fromSeq = Math.max(1, await resolve(log, req.from, 'from', 'start'));
       const toSeq = await resolve(log, req.to, 'to');
-      let state = await stateAt(log, fromSeq - 1);
-      for await (const e of log.read({ fromSeq, toSeq, signal })) {
-        const key = containerKey(e.ns, e.id);
-        const before = state.containers[key];
-        state = fold(state, []);
-        apply(state, e);
-        await write({ event: toEventMessage(e), changes: diffContainer(before, state.containers[key]).map(changeMessage) });
+      for await (const step of replay(log, fromSeq, toSeq, signal)) {
+        await write({ event: toEventMessage(step.event), changes: step.changes.map(changeMessage) });
       }
     }),
   };

@@ -10,7 +10,7 @@ export interface LogChunk {
 
 export async function* readLogs(
   files: { stdout: string; stderr: string },
-  opts: { follow: boolean; streams: ('stdout' | 'stderr')[]; done: () => boolean; signal: AbortSignal },
+  opts: { follow: boolean; streams: ('stdout' | 'stderr')[]; done: () => boolean; signal: AbortSignal; exited?: Promise<unknown> },
 ): AsyncGenerator<LogChunk> {
   const offsets = { stdout: 0, stderr: 0 };
   for (;;) {
@@ -36,6 +36,17 @@ export async function* readLogs(
     }
     if (opts.signal.aborted) return;
     if (!progressed && (!opts.follow || finished)) return;
-    if (!progressed) await new Promise((r) => setTimeout(r, 100));
+    // Poll for growth, but wake at once when the process exits: a `run --rm` waits on this.
+    if (!progressed) await sleepUnless(100, opts.exited);
   }
+}
+
+function sleepUnless(ms: number, wake: Promise<unknown> | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    void wake?.then(
+      () => (clearTimeout(t), resolve()),
+      () => undefined,
+    );
+  });
 }

@@ -91,7 +91,8 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
         const r = parse(LogsRequest, call.request);
         const out = sup.output(r.id, r.execId);
         const streams: ('stdout' | 'stderr')[] = r.stream === '' ? ['stdout', 'stderr'] : [r.stream];
-        for await (const chunk of readLogs(out, { follow: r.follow, streams, done: out.done, signal: abort.signal })) {
+        const exited = sup.wait(r.id, r.execId, abort.signal).catch(() => undefined);
+        for await (const chunk of readLogs(out, { follow: r.follow, streams, done: out.done, signal: abort.signal, exited })) {
           if (!call.write(chunk)) await new Promise((res) => call.once('drain', res));
         }
         call.end();

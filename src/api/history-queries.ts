@@ -1,0 +1,77 @@
+// The questions History answers, over the log and the projections, free of gRPC: one
+// container's timeline, the audit trail with the facts each request produced, and a
+// step-by-step replay. history-service.ts turns their results into messages.
+import type { EventLog } from '../events/event-log.js';
+import type { Envelope } from '../events/schemas.js';
+import { apply, diffContainer, fold, initialState, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
+import { containerKey } from '../projections/state.js';
+
+/** One container's events, each with that container as it was after it (undefined once deleted). */
+export async function* timeline(log: EventLog, ns: string, id: string, signal?: AbortSignal): AsyncGenerator<{ event: Envelope; after: ContainerView | undefined }> {
+  // A container's state depends only on its own events, so folding those alone is exact.
+  let state: State = initialState();
+  const key = containerKey(ns, id);
+  for await (const e of log.read({ ns, id, ...(signal ? { signal } : {}) })) {
+    state = fold(state, [e]);
+    yield { event: e, after: state.containers[key] };
+  }
+}
+
+export const OUTCOME_OF = { RequestCompleted: 'completed', RequestFailed: 'failed', RequestDenied: 'denied' } as const;
+export type Outcome = (typeof OUTCOME_OF)[keyof typeof OUTCOME_OF];
+export type RequestRecord = Extract<Envelope, { type: keyof typeof OUTCOME_OF }>;
+const isRequestRecord = (e: Envelope): e is RequestRecord => e.type in OUTCOME_OF;
+
+export interface AuditFilter {
+  actor?: string;
+  op?: string;
+  outcome?: Outcome;
+  ns?: string;
+  id?: string;
+  /** Records with seq >= fromSeq and <= toSeq. */
+  fromSeq: number;
+  toSeq: number;
+  limit: number;
+}
+
+export interface AuditEntry {
+  request: RequestRecord;
+  outcome: Outcome;
+  facts: Envelope[];
+}
+
+/** Request records matching `f`, in seq order, with their facts; `more` when the limit cut it. */
+export async function audit(log: EventLog, f: AuditFilter): Promise<{ entries: AuditEntry[]; more: boolean }> {
+  const entries: AuditEntry[] = [];
+  // A request's facts are committed in the same batch, just before its record, so a
+  // short look-behind before fromSeq finds the facts of the first record in range.
+  const pending = new Map<string, Envelope[]>();
+  for await (const e of log.read({ fromSeq: Math.max(1, f.fromSeq - 1000), toSeq: f.toSeq })) {
+    if (!isRequestRecord(e)) {
+      if (e.req) pending.set(e.req, [...(pending.get(e.req) ?? []), e]);
+      if (pending.size > 10_000) pending.delete(pending.keys().next().value!);
+      continue;
+    }
+    const facts = e.req ? (pending.get(e.req) ?? []) : [];
+    if (e.req) pending.delete(e.req);
+    const outcome = OUTCOME_OF[e.type];
+    if (e.seq < f.fromSeq) continue;
+    if ((f.actor && e.actor !== f.actor) || (f.op && e.data.op !== f.op) || (f.outcome && outcome !== f.outcome)) continue;
+    if ((f.ns && e.ns !== f.ns) || (f.id && e.id !== f.id)) continue;
+    if (entries.length === f.limit) return { entries, more: true };
+    entries.push({ request: e, outcome, facts });
+  }
+  return { entries, more: false };
+}
+
+/** Events over [fromSeq, toSeq], each with the change it made to its container. */
+export async function* replay(log: EventLog, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<{ event: Envelope; changes: Change[] }> {
+  let state = await stateAt(log, fromSeq - 1);
+  for await (const e of log.read({ fromSeq, toSeq, ...(signal ? { signal } : {}) })) {
+    const key = containerKey(e.ns, e.id);
+    const before = state.containers[key];
+    state = fold(state, []);
+    apply(state, e);
+    yield { event: e, changes: diffContainer(before, state.containers[key]) };
+  }
+}
