@@ -9,7 +9,7 @@ import { ChronicleError, invalidArgument } from './errors.js';
 
 const AbsPath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
 
-export const Config = z.object({
+const ConfigShape = z.object({
   root: AbsPath,
   state: AbsPath,
   socket: AbsPath,
@@ -24,10 +24,18 @@ export const Config = z.object({
   recoveryBudgetMs: z.number().int().positive(),
   /** Warm shims kept spawned ahead of need (0 disables the pool). */
   shimPool: z.number().int().min(0).max(64),
+  /** Optional TCP listener with mutual TLS (TLS 1.3, client certificates from `tlsCa` required). */
+  tlsAddress: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').optional(),
+  tlsCert: AbsPath.optional(),
+  tlsKey: AbsPath.optional(),
+  tlsCa: AbsPath.optional(),
+  /** Identities (cert:CN or uid:N) confined to the namespaces listed; others are unlimited. */
+  namespaceLimits: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
 });
+export const Config = ConfigShape.refine((c) => !c.tlsAddress || (c.tlsCert && c.tlsKey && c.tlsCa), { path: ['tlsAddress'], message: 'needs tlsCert, tlsKey and tlsCa' });
 export type Config = z.infer<typeof Config>;
 
-const FileConfig = Config.partial().strict();
+const FileConfig = ConfigShape.partial().strict();
 
 export interface ConfigSources {
   argv?: readonly string[];
@@ -65,6 +73,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     probeTimeoutMs: 2_000,
     recoveryBudgetMs: 10_000,
     shimPool: 2,
+    namespaceLimits: {},
   };
 }
 
@@ -81,6 +90,10 @@ const FLAGS = {
   'shim-pool': { type: 'string' },
   'probe-timeout-ms': { type: 'string' },
   'recovery-budget-ms': { type: 'string' },
+  'tls-address': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
 } as const;
 
 const ENV: Record<string, keyof Config> = {
@@ -95,6 +108,10 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_SHIM_POOL: 'shimPool',
   CHRONICLE_PROBE_TIMEOUT_MS: 'probeTimeoutMs',
   CHRONICLE_RECOVERY_BUDGET_MS: 'recoveryBudgetMs',
+  CHRONICLE_TLS_ADDRESS: 'tlsAddress',
+  CHRONICLE_TLS_CERT: 'tlsCert',
+  CHRONICLE_TLS_KEY: 'tlsKey',
+  CHRONICLE_TLS_CA: 'tlsCa',
 };
 
 const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool']);
@@ -146,6 +163,10 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'shim-pool': 'shimPool',
     'probe-timeout-ms': 'probeTimeoutMs',
     'recovery-budget-ms': 'recoveryBudgetMs',
+    'tls-address': 'tlsAddress',
+    'tls-cert': 'tlsCert',
+    'tls-key': 'tlsKey',
+    'tls-ca': 'tlsCa',
   };
   for (const [flag, key] of Object.entries(flagMap)) {
     const v = (flags as Record<string, string | undefined>)[flag];

@@ -52,7 +52,13 @@ export class Daemon {
     // The socket opens only after recovery, as containerd's does.
     if (!broken) await recover({ log, projector, shims, logger: logger.child({ module: 'replay' }), budgetMs: config.recoveryBudgetMs });
     const daemon = new Daemon(config, logger, log, projector, shims, undefined, undefined);
-    const env: HandlerEnv = { logger: logger.child({ module: 'api' }), actorOf: () => `uid:${process.getuid?.() ?? 0}`, ready: () => daemon.#ready };
+    const env: HandlerEnv = {
+      logger: logger.child({ module: 'api' }),
+      actorOf: () => `uid:${process.getuid?.() ?? 0}`,
+      ready: () => daemon.#ready,
+      namespaceLimits: config.namespaceLimits,
+      audit: async (fact) => void (await log.append([fact])),
+    };
     const mutations = new Mutations(log, locks);
     daemon.api = await startApiServer(config.socket, {
       Containers: containerService({ env, projector, mutations, stateDir: config.state, defaultRuntime: config.runtime }),
@@ -60,7 +66,7 @@ export class Daemon {
       Events: eventsService(env, log),
       Daemon: daemonService(env, config, log, projector),
       History: historyService(env, log),
-    });
+    }, config.tlsAddress && config.tlsCert && config.tlsKey && config.tlsCa ? { address: config.tlsAddress, cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa } : undefined);
     if (config.metricsAddress) {
       const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq);
       log.committed$.subscribe(() => metrics.appends.inc());

@@ -14,8 +14,10 @@ export interface CallContext {
   req: string;
   op: string;
   startedAt: number;
-  /** Set when the namespace header was malformed (ns is then ''). */
+  /** Set when the namespace header was malformed (ns is then ''), or is not the caller's. */
   nsError?: ChronicleError;
+  /** The caller is confined to some namespaces: reads across namespaces show only ns. */
+  confined?: boolean;
 }
 
 /** sha256 of the request's canonical encoding: what was asked, without storing secrets. */

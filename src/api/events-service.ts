@@ -11,7 +11,7 @@ import { parseRequest, SubscribeRequest } from './requests.js';
 
 export function eventsService(env: HandlerEnv, log: EventLog): UntypedServiceImplementation {
   return {
-    Subscribe: serverStream<EventMessage>(env, 'events.Subscribe', async (raw, _ctx, write, signal) => {
+    Subscribe: serverStream<EventMessage>(env, 'events.Subscribe', async (raw, ctx, write, signal) => {
       const req = parseRequest(SubscribeRequest, raw);
       const filter: { ns?: string; id?: string; types?: EventType[] } = {};
       for (const f of req.filters) {
@@ -24,6 +24,7 @@ export function eventsService(env: HandlerEnv, log: EventLog): UntypedServiceImp
           (filter.types ??= []).push(t.data);
         }
       }
+      if (ctx.confined) filter.ns = ctx.ns; // a confined caller sees its namespace only
       const from = req.fromSeq > 0 ? { fromSeq: req.fromSeq } : req.fromTime > 0 ? { fromTime: req.fromTime } : { fromSeq: 1 };
       for await (const e of subscribe(log, { ...from, filter: filter, follow: req.follow, signal })) {
         await write(toEventMessage(e));

@@ -1,7 +1,8 @@
 // The API listener: chronicle.v1 on a unix socket created mode 0600 (umask around the bind,
 // then chmod to be sure), plus grpc.health.v1 and server reflection so that generic gRPC
 // tools can discover the API.
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import nodeTls from 'node:tls';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -14,7 +15,15 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function startApiServer(socket: string, services: Partial<Record<ServiceName, UntypedServiceImplementation>>): Promise<ApiServer> {
+export interface TlsListener {
+  /** host:port */
+  address: string;
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export async function startApiServer(socket: string, services: Partial<Record<ServiceName, UntypedServiceImplementation>>, tls?: TlsListener): Promise<ApiServer> {
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   for (const [name, impl] of Object.entries(services) as [ServiceName, UntypedServiceImplementation][]) {
     server.addService(serviceDefinition(name), impl);
@@ -34,6 +43,7 @@ export async function startApiServer(socket: string, services: Partial<Record<Se
     process.umask(old);
   }
   await chmod(socket, 0o600);
+  if (tls) await bindTls(server, tls);
   health.setStatus('', 'SERVING');
   health.setStatus('chronicle.v1.Tasks', 'SERVING');
   return {
@@ -54,4 +64,16 @@ export async function startApiServer(socket: string, services: Partial<Record<Se
       await rm(socket, { force: true });
     },
   };
+}
+
+/**
+ * The optional TCP listener: mutual TLS, TLS 1.3 only, a client certificate signed by the
+ * configured CA required. grpc-js builds its contexts with Node's tls defaults, so the
+ * minimum version is raised process-wide (the daemon has no other TLS client or server).
+ */
+async function bindTls(server: Server, tls: TlsListener): Promise<void> {
+  nodeTls.DEFAULT_MIN_VERSION = 'TLSv1.3';
+  const [cert, key, ca] = await Promise.all([readFile(tls.cert), readFile(tls.key), readFile(tls.ca)]);
+  const creds = ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true);
+  await new Promise<number>((resolve, reject) => server.bindAsync(tls.address, creds, (err, port) => (err ? reject(err) : resolve(port))));
 }

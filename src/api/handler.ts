@@ -2,11 +2,14 @@
 // request id), error mapping, and the log line at the boundary. Generated shapes stop here.
 import { randomUUID } from 'node:crypto';
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedHandleCall } from '@grpc/grpc-js';
+import type { Fact } from '../events/schemas.js';
 import { ChronicleError, isChronicleError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { CallContext } from './audit.js';
+import { auditId, digestOf, refused, type CallContext } from './audit.js';
 import { Namespace } from './requests.js';
 import { toServiceError } from './status.js';
+
+type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>['getAuthContext']>;
 
 export const NAMESPACE_HEADER = 'chronicle-namespace';
 export const ACTOR_HEADER = 'chronicle-actor';
@@ -18,8 +21,16 @@ function header(md: Metadata, key: string): string | undefined {
 
 export interface HandlerEnv {
   logger: Logger;
-  /** The authenticated identity of a caller on this listener. */
+  /**
+   * The identity of a caller on the unix socket. grpc-js does not expose the connection's
+   * fd, so SO_PEERCRED cannot be read: this is the socket's owner (mode 0600, so only the
+   * owner or root can connect), said so as `uid:N`.
+   */
   actorOf: (peer: string) => string;
+  /** Identities confined to some namespaces (cert:CN or uid:N -> namespaces). */
+  namespaceLimits?: Readonly<Record<string, readonly string[]>>;
+  /** Records a refusal made before the handler ran (a namespace outside the caller's). */
+  audit?: (fact: Fact) => Promise<void>;
   /** Refuses calls until recovery is done (UNAVAILABLE). */
   ready: () => boolean;
 }
@@ -28,11 +39,13 @@ export interface HandlerEnv {
  * Builds the call context. A malformed namespace does not throw here: it is kept in
  * `nsError` so that mutating calls can audit the refusal before they throw it.
  */
-export function callContext(env: HandlerEnv, op: string, md: Metadata, peer: string): CallContext {
+export function callContext(env: HandlerEnv, op: string, md: Metadata, peer: string, auth?: AuthContext): CallContext {
   const declared = header(md, ACTOR_HEADER);
+  // A TLS client is who its certificate says (the CA vouched for it); else the socket owner.
+  const cn = auth?.sslPeerCertificate?.subject?.CN;
   const ctx: CallContext = {
     ns: 'default',
-    actor: env.actorOf(peer),
+    actor: typeof cn === 'string' && cn ? `cert:${cn}` : env.actorOf(peer),
     ...(declared ? { declaredActor: declared.slice(0, 256) } : {}),
     req: randomUUID(),
     op,
@@ -48,7 +61,23 @@ export function callContext(env: HandlerEnv, op: string, md: Metadata, peer: str
       });
     }
   }
+  const allowed = env.namespaceLimits?.[ctx.actor];
+  if (allowed) {
+    ctx.confined = true;
+    if (!ctx.nsError && !allowed.includes(ctx.ns)) {
+      ctx.nsError = new ChronicleError('PERMISSION_DENIED', `${ctx.actor} may not use namespace ${ctx.ns}`, { field: NAMESPACE_HEADER });
+    }
+  }
   return ctx;
+}
+
+/** A caller outside its namespaces is refused before any handler runs, with an audit record. */
+async function refuseOutsider(env: HandlerEnv, ctx: CallContext, req: unknown): Promise<void> {
+  const e = ctx.nsError;
+  if (e?.code !== 'PERMISSION_DENIED') return;
+  const id = auditId(typeof req === 'object' && req !== null ? (req as { id?: unknown }).id : undefined);
+  await env.audit?.(refused(ctx, id, digestOf(req), e)).catch(() => undefined);
+  throw e;
 }
 
 function toError(env: HandlerEnv, ctx: { op: string; req?: string }, e: unknown): ChronicleError {
@@ -62,7 +91,8 @@ export function unary<Res>(env: HandlerEnv, op: string, fn: (req: unknown, ctx: 
     let ctx: CallContext | undefined;
     const run = async (): Promise<Res> => {
       if (!env.ready()) throw new ChronicleError('UNAVAILABLE', 'chronicled is recovering; try again shortly');
-      ctx = callContext(env, op, call.metadata, call.getPeer());
+      ctx = callContext(env, op, call.metadata, call.getPeer(), call.getAuthContext());
+      await refuseOutsider(env, ctx, call.request);
       return fn(call.request, ctx);
     };
     run().then(
@@ -107,7 +137,8 @@ export function serverStream<Res>(
     let ctx: CallContext | undefined;
     const run = async (): Promise<void> => {
       if (!env.ready()) throw new ChronicleError('UNAVAILABLE', 'chronicled is recovering; try again shortly');
-      ctx = callContext(env, op, call.metadata, call.getPeer());
+      ctx = callContext(env, op, call.metadata, call.getPeer(), call.getAuthContext());
+      await refuseOutsider(env, ctx, call.request);
       await fn(call.request, ctx, write, abort.signal);
     };
     run().then(

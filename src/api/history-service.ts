@@ -9,6 +9,7 @@ import { ChronicleError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { Id } from '../events/schemas.js';
 import { diffStates, stateAt, type Change } from '../projections/index.js';
+import type { CallContext } from './audit.js';
 import { containerMessage } from './container-service.js';
 import { toEventMessage, type EventMessage } from './event-message.js';
 import { serverStream, unary, type HandlerEnv } from './handler.js';
@@ -59,6 +60,11 @@ async function resolve(log: EventLog, spec: string, field: string, emptyMeans: '
   return log.seqAtTime(p.ts);
 }
 
+/** A caller confined to some namespaces sees only the one it called in (and global events). */
+function visible(ctx: CallContext, ns: string): boolean {
+  return !ctx.confined || ns === ctx.ns || ns === '';
+}
+
 /** The first seq at or after a point: the seq itself, or the first event with ts >= a time. */
 async function firstFrom(log: EventLog, spec: string, field: string): Promise<number> {
   const p = parsePoint(spec, Date.now(), field);
@@ -69,10 +75,11 @@ async function firstFrom(log: EventLog, spec: string, field: string): Promise<nu
 
 export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceImplementation {
   return {
-    StateAt: unary(env, 'history.StateAt', async (raw) => {
+    StateAt: unary(env, 'history.StateAt', async (raw, ctx) => {
       const req = parseRequest(StateAtRequest, raw);
       const state = await stateAt(log, await resolve(log, req.at, 'at'));
-      return { seq: state.seq, ts: state.ts, containers: Object.values(state.containers).map(containerMessage) };
+      const containers = Object.values(state.containers).filter((c) => visible(ctx, c.ns));
+      return { seq: state.seq, ts: state.ts, containers: containers.map(containerMessage) };
     }),
 
     Timeline: serverStream<{ event: EventMessage; after?: Record<string, unknown> }>(env, 'history.Timeline', async (raw, ctx, write, signal) => {
@@ -82,16 +89,16 @@ export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceIm
       }
     }),
 
-    Diff: unary(env, 'history.Diff', async (raw) => {
+    Diff: unary(env, 'history.Diff', async (raw, ctx) => {
       const req = parseRequest(DiffRequest, raw);
       const fromSeq = await resolve(log, req.from, 'from', 'start');
       const toSeq = await resolve(log, req.to, 'to');
       if (fromSeq > toSeq) throw new ChronicleError('INVALID_ARGUMENT', `invalid to: it is before from (seq ${toSeq} < ${fromSeq})`, { field: 'to' });
       const [a, b] = await Promise.all([stateAt(log, fromSeq), stateAt(log, toSeq)]);
-      return { fromSeq, toSeq, changes: diffStates(a, b).map(changeMessage) };
+      return { fromSeq, toSeq, changes: diffStates(a, b).filter((c) => visible(ctx, c.ns)).map(changeMessage) };
     }),
 
-    Audit: unary(env, 'history.Audit', async (raw) => {
+    Audit: unary(env, 'history.Audit', async (raw, ctx) => {
       const req = parseRequest(AuditRequest, raw);
       // A page token is the seq to continue after; `since` is inclusive (seq >= N, ts >= T).
       const since = req.since ? await firstFrom(log, req.since, 'since') : 1;
@@ -104,7 +111,7 @@ export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceIm
         ...(req.actor ? { actor: req.actor } : {}),
         ...(req.op ? { op: req.op } : {}),
         ...(req.outcome ? { outcome: req.outcome } : {}),
-        ...(req.namespace ? { ns: req.namespace } : {}),
+        ...(ctx.confined ? { ns: ctx.ns } : req.namespace ? { ns: req.namespace } : {}),
         ...(req.id ? { id: req.id } : {}),
       });
       return {
@@ -119,11 +126,12 @@ export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceIm
       return r.ok ? { ok: true, checked: r.checked, firstBadSeq: 0, reason: '' } : { ok: false, checked: r.checked, firstBadSeq: r.seq, reason: r.reason };
     }),
 
-    Replay: serverStream<{ event: EventMessage; changes: ChangeMessage[] }>(env, 'history.Replay', async (raw, _ctx, write, signal) => {
+    Replay: serverStream<{ event: EventMessage; changes: ChangeMessage[] }>(env, 'history.Replay', async (raw, ctx, write, signal) => {
       const req = parseRequest(ReplayRequest, raw);
       const fromSeq = Math.max(1, await resolve(log, req.from, 'from', 'start'));
       const toSeq = await resolve(log, req.to, 'to');
       for await (const step of replay(log, fromSeq, toSeq, signal)) {
+        if (!visible(ctx, step.event.ns)) continue;
         await write({ event: toEventMessage(step.event), changes: step.changes.map(changeMessage) });
       }
     }),
