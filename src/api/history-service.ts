@@ -38,7 +38,8 @@ const AuditRequest = z.object({
 
 const DEFAULT_AUDIT_PAGE = 100;
 
-interface ChangeMessage {
+/** chronicle.v1.Change, as the CLI and tests read it too. */
+export interface ChangeMessage {
   namespace: string;
   id: string;
   kind: string;

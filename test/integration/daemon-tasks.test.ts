@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
-import { call, readEvents, startDaemon, type CallError, type EventMsg, type RunningDaemon } from '../support/daemon.js';
+import { call, readEvents, startDaemon, type CallError, type EventMsg, type RunningDaemon, type TaskMsg } from '../support/daemon.js';
 import { alive, childrenOf, waitFor, workingChildrenOf } from '../support/shim-harness.js';
 
 const started: RunningDaemon[] = [];
@@ -22,13 +22,6 @@ async function daemon(dir?: string): Promise<RunningDaemon> {
   return d;
 }
 
-interface TaskMsg {
-  id: string;
-  status: string;
-  pid: number;
-  shimPid: number;
-  exitCode: number;
-}
 
 const facts = (events: EventMsg[], id: string): string[] => events.filter((e) => e.id === id && !e.type.startsWith('Request')).map((e) => e.type);
 

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import type { CrashPoint } from '../../src/crash-points.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
-import { call, readEvents, startDaemon, type EventMsg, type RunningDaemon } from '../support/daemon.js';
+import { call, readEvents, startDaemon, type EventMsg, type RunningDaemon, type TaskMsg } from '../support/daemon.js';
 import { alive, waitFor } from '../support/shim-harness.js';
 
 const started: RunningDaemon[] = [];
@@ -19,12 +19,6 @@ after(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-interface TaskMsg {
-  id: string;
-  status: string;
-  pid: number;
-  shimPid: number;
-}
 
 /** Runs `steps` against a daemon that dies at `point` (steps = null: it dies on its own first write). */
 async function crashAt(point: CrashPoint, steps: ((d: RunningDaemon) => Promise<void>) | null): Promise<{ dir: string }> {

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import type { Client } from '@grpc/grpc-js';
 import { ClassicLevel } from 'classic-level';
 import { pack, unpack } from 'msgpackr';
+import type { ChangeMessage } from '../../src/api/history-service.js';
 import type { Envelope } from '../../src/events/schemas.js';
 import { logKey } from '../../src/events/keys.js';
 import { fold, initialState, type State } from '../../src/projections/index.js';
@@ -21,14 +22,7 @@ interface ContainerMsg {
   createdAt: number;
   task?: { status: string; pid: number; exitCode: number; exitReason: string };
 }
-interface ChangeMsg {
-  namespace: string;
-  id: string;
-  kind: string;
-  fromStatus: string;
-  toStatus: string;
-  exitCode: number;
-}
+type ChangeMsg = ChangeMessage;
 interface AuditRecordMsg {
   request: EventMsg;
   outcome: string;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
-import { call, readEvents, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { call, readEvents, startDaemon, type RunningDaemon, type TaskMsg } from '../support/daemon.js';
 import { alive, waitFor } from '../support/shim-harness.js';
 
 const started: RunningDaemon[] = [];
@@ -23,14 +23,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface TaskMsg {
-  id: string;
-  status: string;
-  pid: number;
-  shimPid: number;
-  shimAddress: string;
-  exitReason: string;
-}
 
 test('stray files are ignored; a vanished shim and a wedged one are lost; live ones come back', async () => {
   dir = mkdtempSync(join(tmpdir(), 'chr-rc-'));

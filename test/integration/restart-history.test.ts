@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { call, readEvents, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { call, readEvents, startDaemon, type RunningDaemon, type TaskMsg } from '../support/daemon.js';
 import { writeHistory } from '../support/history.js';
 import { alive, waitFor } from '../support/shim-harness.js';
 
@@ -16,12 +16,6 @@ after(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-interface TaskMsg {
-  id: string;
-  status: string;
-  pid: number;
-  shimPid: number;
-}
 interface Recovered {
   replayed: number;
   snapshotSeq: number;

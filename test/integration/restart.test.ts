@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Client } from '@grpc/grpc-js';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
-import { call, readEvents, startDaemon, type EventMsg, type RunningDaemon } from '../support/daemon.js';
+import { call, readEvents, startDaemon, type EventMsg, type RunningDaemon, type TaskMsg } from '../support/daemon.js';
 import { alive, waitFor } from '../support/shim-harness.js';
 
 const started: RunningDaemon[] = [];
@@ -20,15 +20,6 @@ after(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-interface TaskMsg {
-  id: string;
-  status: string;
-  pid: number;
-  shimPid: number;
-  shimAddress: string;
-  exitCode: number;
-  exitReason: string;
-}
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -143,6 +143,17 @@ export function call<T = Record<string, unknown>>(client: Client, method: string
   );
 }
 
+/** chronicle.v1.Task as a test reads it (a reply to Tasks.List or Get). */
+export interface TaskMsg {
+  id: string;
+  status: string;
+  pid: number;
+  shimPid: number;
+  shimAddress: string;
+  exitCode: number;
+  exitReason: string;
+}
+
 export interface EventMsg {
   seq: number;
   type: string;

@@ -1,6 +1,7 @@
 // The History service from the command line: `state --at`, `history ID`, `diff A B`,
 // `audit`, `verify` and `replay`. Points are passed through as typed (a seq, an RFC 3339
 // time, or a duration such as 10m meaning that long ago); the daemon parses them.
+import type { ChangeMessage } from '../../api/history-service.js';
 import { parseCommand, UsageError } from '../args.js';
 import { json, type Ctx } from '../context.js';
 import type { Container, Event } from '../messages.js';
@@ -8,15 +9,7 @@ import { isoTime, keyValues, table } from '../table.js';
 import { eventJson, eventLine } from './events.js';
 import { psTable } from './container.js';
 
-interface Change {
-  namespace: string;
-  id: string;
-  kind: string;
-  fromStatus: string;
-  toStatus: string;
-  exitCode: number;
-  detail: string;
-}
+type Change = ChangeMessage;
 interface AuditRecord {
   request: Event;
   outcome: string;
