@@ -36,13 +36,17 @@ export class Daemon {
   ) {}
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
+    // Milestones in ms since the process started, logged once serving: where start-up goes.
+    const at: Record<string, number> = { loaded: Math.round(performance.now()) };
     await mkdir(config.root, { recursive: true, mode: 0o700 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
     const log = await EventLog.open({ path: join(config.root, 'log'), logger: logger.child({ module: 'log' }) });
     const broken = log.broken();
     if (broken) logger.error({ seq: broken.seq, reason: broken.reason }, 'the event log chain is broken: serving reads, refusing writes (DATA_LOSS) until repaired');
+    at['logOpen'] = Math.round(performance.now());
     const projector = new Projector(log, { snapshotEvery: config.snapshotInterval, logger: logger.child({ module: 'projector' }) });
     await projector.start();
+    at['replayed'] = Math.round(performance.now());
     logger.info({ head: log.head().seq, ...projector.loaded }, 'log replayed');
     if (!broken) {
       await log.append([{ type: 'DaemonStarted', ns: '', id: '', actor: 'daemon', data: { version: VERSION, pid: process.pid, root: config.root, state: config.state } }]);
@@ -51,6 +55,7 @@ export class Daemon {
     const shims = new ShimManager({ log, projector, locks, stateDir: config.state, runtimeBinary: config.runtimeBinary, logger: logger.child({ module: 'shims' }), probeTimeoutMs: config.probeTimeoutMs, poolSize: config.shimPool });
     // The socket opens only after recovery, as containerd's does.
     if (!broken) await recover({ log, projector, shims, logger: logger.child({ module: 'replay' }), budgetMs: config.recoveryBudgetMs });
+    at['recovered'] = Math.round(performance.now());
     const daemon = new Daemon(config, logger, log, projector, shims, undefined, undefined);
     const env: HandlerEnv = {
       logger: logger.child({ module: 'api' }),
@@ -74,7 +79,8 @@ export class Daemon {
     }
     daemon.#ready = true;
     shims.startPool();
-    logger.info({ socket: config.socket }, 'serving');
+    at['serving'] = Math.round(performance.now());
+    logger.info({ socket: config.socket, startupMs: at }, 'serving');
     return daemon;
   }
 

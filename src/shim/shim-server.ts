@@ -37,9 +37,10 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
     };
   return {
     Create: unary(async (raw) => {
+      const t0 = performance.now();
       const r = parse(CreateRequest, raw);
       const created = await sup.create(r);
-      log('created', { cid: r.id, runtime: r.runtime, bundle: r.bundle, initPid: created.pid });
+      log('created', { cid: r.id, runtime: r.runtime, bundle: r.bundle, initPid: created.pid, durationMs: Math.round(performance.now() - t0) });
       return created;
     }),
     Start: unary((raw) => sup.start(parse(IdRequest, raw).id)),
