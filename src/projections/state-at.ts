@@ -1,12 +1,9 @@
 // Time travel and replay: newest snapshot at or before the target, plus a fold forward in
 // chunks (the log reads in chunks of 1000, and one fold per chunk keeps the copy cost low).
 import type { EventLog } from '../events/event-log.js';
-import type { Envelope } from '../events/schemas.js';
 import { fold } from './evolve.js';
 import { decodeSnapshot } from './snapshot.js';
 import { initialState, type State } from './state.js';
-
-const CHUNK = 1000;
 
 export interface Loaded {
   state: State;
@@ -14,21 +11,12 @@ export interface Loaded {
   replayed: number;
 }
 
-/** Folds the events after `from` up to `toSeq` into `from`. */
+/** Folds the events after `from` up to `toSeq` into `from`, a chunk (one copy) at a time. */
 export async function foldLog(log: EventLog, from: State, toSeq: number, signal?: AbortSignal): Promise<{ state: State; replayed: number }> {
   let state = from;
   let replayed = 0;
-  let chunk: Envelope[] = [];
   if (toSeq <= from.seq) return { state, replayed };
-  for await (const e of log.read({ fromSeq: from.seq + 1, toSeq, ...(signal ? { signal } : {}) })) {
-    chunk.push(e);
-    if (chunk.length === CHUNK) {
-      state = fold(state, chunk);
-      replayed += chunk.length;
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) {
+  for await (const chunk of log.readChunks({ fromSeq: from.seq + 1, toSeq, ...(signal ? { signal } : {}) })) {
     state = fold(state, chunk);
     replayed += chunk.length;
   }
