@@ -40,8 +40,16 @@ export interface AuditEntry {
   facts: Envelope[];
 }
 
+const matches = (f: AuditFilter, e: RequestRecord): boolean =>
+  !(f.actor && e.actor !== f.actor) &&
+  !(f.op && e.data.op !== f.op) &&
+  !(f.outcome && OUTCOME_OF[e.type] !== f.outcome) &&
+  !(f.ns && e.ns !== f.ns) &&
+  !(f.id && e.id !== f.id);
+
 /** Request records matching `f`, in seq order, with their facts; `more` when the limit cut it. */
 export async function audit(log: EventLog, f: AuditFilter): Promise<{ entries: AuditEntry[]; more: boolean }> {
+  if (f.actor) return auditOneActor(log, f, f.actor);
   const entries: AuditEntry[] = [];
   // A request's facts are committed in the same batch, just before its record, so a
   // short look-behind before fromSeq finds the facts of the first record in range.
@@ -54,12 +62,20 @@ export async function audit(log: EventLog, f: AuditFilter): Promise<{ entries: A
     }
     const facts = e.req ? (pending.get(e.req) ?? []) : [];
     if (e.req) pending.delete(e.req);
-    const outcome = OUTCOME_OF[e.type];
-    if (e.seq < f.fromSeq) continue;
-    if ((f.actor && e.actor !== f.actor) || (f.op && e.data.op !== f.op) || (f.outcome && outcome !== f.outcome)) continue;
-    if ((f.ns && e.ns !== f.ns) || (f.id && e.id !== f.id)) continue;
+    if (e.seq < f.fromSeq || !matches(f, e)) continue;
     if (entries.length === f.limit) return { entries, more: true };
-    entries.push({ request: e, outcome, facts });
+    entries.push({ request: e, outcome: OUTCOME_OF[e.type], facts });
+  }
+  return { entries, more: false };
+}
+
+/** One actor's records through the actor index; each record's facts are the events just before it. */
+async function auditOneActor(log: EventLog, f: AuditFilter, actor: string): Promise<{ entries: AuditEntry[]; more: boolean }> {
+  const entries: AuditEntry[] = [];
+  for await (const e of log.readRequestsByActor(actor, f.fromSeq, f.toSeq)) {
+    if (!isRequestRecord(e) || !matches(f, e)) continue;
+    if (entries.length === f.limit) return { entries, more: true };
+    entries.push({ request: e, outcome: OUTCOME_OF[e.type], facts: e.req ? await log.factsOf(e.seq, e.req) : [] });
   }
   return { entries, more: false };
 }

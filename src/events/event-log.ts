@@ -13,8 +13,10 @@ import {
   byIdRange,
   cursorKey,
   decodeHead,
+  byActorRange,
   logKey,
   logRange,
+  META_BYACTOR_FROM,
   META_FORMAT,
   META_HEAD,
   PREFIX,
@@ -73,6 +75,8 @@ export class EventLog implements AsyncDisposable {
   readonly #writer: GroupWriter;
   #broken: ChainFault | undefined;
   #closed = false;
+  /** The first seq the actor index covers (a log written before it had none). */
+  #byActorFrom = 1;
 
   /** Durable events, in seq order, as they are committed. */
   readonly committed$: Observable<Envelope> = this.#bus.asObservable();
@@ -100,6 +104,7 @@ export class EventLog implements AsyncDisposable {
       await checkFormat(db);
       const { head, fault } = await checkTail(db, opts.tailCheck ?? 1000);
       const log = new EventLog(db, head, fault, opts);
+      log.#byActorFrom = await indexedFrom(db, META_BYACTOR_FROM, head.seq + 1);
       if (fault) log.#log.error({ seq: fault.seq, reason: fault.reason }, 'event log chain is broken');
       return log;
     } catch (e) {
@@ -208,6 +213,55 @@ export class EventLog implements AsyncDisposable {
     } finally {
       await it.close();
     }
+  }
+
+  /**
+   * Request records (RequestCompleted, RequestFailed, RequestDenied) made by `actor` over
+   * [fromSeq, toSeq], in seq order: through the actor index, and by a scan for any part of
+   * the log written before the index existed.
+   */
+  async *readRequestsByActor(actor: string, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<Envelope> {
+    this.#assertOpen();
+    const isTheirs = (e: Envelope): boolean => e.actor === actor && (e.type === 'RequestCompleted' || e.type === 'RequestFailed' || e.type === 'RequestDenied');
+    if (fromSeq < this.#byActorFrom) {
+      for await (const chunk of this.readChunks({ fromSeq, toSeq: Math.min(toSeq, this.#byActorFrom - 1), ...(signal ? { signal } : {}) })) {
+        for (const e of chunk) if (isTheirs(e)) yield e;
+      }
+    }
+    const from = Math.max(fromSeq, this.#byActorFrom);
+    if (from > toSeq) return;
+    const it = this.#db.keys(byActorRange(actor, from, toSeq));
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const keys = await it.nextv(CHUNK);
+        if (keys.length === 0) return;
+        const seqs = keys.map((k) => Number(k.readBigUInt64BE(k.length - 8)));
+        const values = await this.#db.getMany(seqs.map(logKey));
+        for (let i = 0; i < seqs.length; i++) {
+          const value = values[i];
+          if (value === undefined) continue; // an index entry of a record moved aside by repair
+          const e = decodeEventOrThrow(value, seqs[i]!);
+          if (isTheirs(e)) yield e; // a repaired seq may hold someone else's record now
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** The events just before `seq` that carry request id `req` (a call's facts), in order. */
+  async factsOf(seq: number, req: string, max = 64): Promise<Envelope[]> {
+    this.#assertOpen();
+    const out: Envelope[] = [];
+    if (seq <= 1) return out;
+    const entries = await this.#db.iterator({ gte: logKey(Math.max(1, seq - max)), lt: logKey(seq), reverse: true }).all();
+    for (const [key, value] of entries) {
+      const e = decodeEventOrThrow(value, parseLogKey(key));
+      if (e.req !== req) break;
+      out.unshift(e);
+    }
+    return out;
   }
 
   /** One event by seq, or undefined. */
@@ -445,4 +499,14 @@ function decodeEventOrThrowSafe(value: Buffer, seq: number): Envelope | undefine
   } catch {
     return undefined;
   }
+}
+
+/** The seq an index starts at: stored on first open, as the next seq to be written. */
+async function indexedFrom(db: ClassicLevel<Buffer, Buffer>, key: Buffer, next: number): Promise<number> {
+  const raw = await db.get(key);
+  if (raw?.length === 8) return Number(raw.readBigUInt64BE(0));
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(next));
+  await db.put(key, b, { sync: true });
+  return next;
 }

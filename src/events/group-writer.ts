@@ -5,7 +5,10 @@
 import type { ClassicLevel } from 'classic-level';
 import { crashPoint } from '../crash-points.js';
 import { encodeEvent } from './codec.js';
-import { byIdKey, encodeHead, logKey, META_HEAD } from './keys.js';
+import { byActorKey, byIdKey, encodeHead, logKey, META_HEAD } from './keys.js';
+
+const REQUEST_RECORDS: ReadonlySet<string> = new Set(['RequestCompleted', 'RequestFailed', 'RequestDenied']);
+const isRequestRecord = (type: string): boolean => REQUEST_RECORDS.has(type);
 import { EVENT_VERSIONS, type Envelope, type Fact } from './schemas.js';
 
 export interface Head {
@@ -117,6 +120,7 @@ export class GroupWriter {
         const encoded = encodeEvent(fact, seq, ts, prev);
         batch.put(logKey(seq), encoded.value);
         if (fact.id !== '') batch.put(byIdKey(fact.ns, fact.id, seq), EMPTY);
+        if (isRequestRecord(fact.type)) batch.put(byActorKey(fact.actor, seq), EMPTY);
         hash = encoded.hash;
         events.push(toEnvelope(fact, seq, ts, prev, hash));
       }

@@ -2,6 +2,8 @@
 //
 //   log/<seq:8 BE>                      -> encoded event (codec.ts)
 //   byid/<ns>\0<id>\0<seq:8 BE>         -> empty        (per-container history)
+//   byactor/<actor %-encoded>\0<seq:8 BE> -> empty       (request records by actor: audit)
+//   meta/byactor-from                   -> <seq:8 BE>   (the first seq the actor index covers)
 //   snap/<seq:8 BE>                     -> projection snapshot bytes (state after <seq>)
 //   meta/format                         -> format version (uint32 BE)
 //   meta/head                           -> <seq:8 BE><hash:32>  (written in every batch)
@@ -16,6 +18,7 @@ const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
 export const PREFIX = {
   log: enc('log/'),
   byid: enc('byid/'),
+  byactor: enc('byactor/'),
   snap: enc('snap/'),
   meta: enc('meta/'),
   aside: enc('aside/'),
@@ -24,6 +27,7 @@ export const PREFIX = {
 
 export const META_FORMAT = enc('meta/format');
 export const META_HEAD = enc('meta/head');
+export const META_BYACTOR_FROM = enc('meta/byactor-from');
 
 export function seqBytes(seq: number): Buffer {
   const b = Buffer.allocUnsafe(8);
@@ -66,6 +70,15 @@ export function parseByIdKey(key: Buffer): { ns: string; id: string; seq: number
   const sep2 = key.indexOf(0, sep1 + 1);
   if (sep1 < 0 || sep2 < 0 || key.length !== sep2 + 1 + 8) throw new TypeError('not a byid key');
   return { ns: key.toString('utf8', start, sep1), id: key.toString('utf8', sep1 + 1, sep2), seq: readSeq(key, sep2 + 1) };
+}
+
+/** Actors are free text (a certificate's CN); %-encoding keeps \0 out of them. */
+export function byActorKey(actor: string, seq: number): Buffer {
+  return Buffer.concat([PREFIX.byactor, enc(encodeURIComponent(actor)), Buffer.of(0), seqBytes(seq)]);
+}
+
+export function byActorRange(actor: string, fromSeq: number, toSeq: number): { gte: Buffer; lte: Buffer } {
+  return { gte: byActorKey(actor, fromSeq), lte: byActorKey(actor, toSeq) };
 }
 
 export function snapKey(seq: number): Buffer {
