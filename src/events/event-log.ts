@@ -254,12 +254,17 @@ export class EventLog implements AsyncDisposable {
   async factsOf(seq: number, req: string, max = 64): Promise<Envelope[]> {
     this.#assertOpen();
     const out: Envelope[] = [];
-    if (seq <= 1) return out;
-    const entries = await this.#db.iterator({ gte: logKey(Math.max(1, seq - max)), lt: logKey(seq), reverse: true }).all();
-    for (const [key, value] of entries) {
-      const e = decodeEventOrThrow(value, parseLogKey(key));
-      if (e.req !== req) break;
-      out.unshift(e);
+    // Most calls append a few facts: look back 4 records, then further only while they match.
+    for (let from = seq - 1, window = 4; from >= 1 && out.length < max; window *= 2) {
+      const seqs = Array.from({ length: Math.min(window, from) }, (_, i) => from - i);
+      const values = await this.#db.getMany(seqs.map(logKey));
+      for (let i = 0; i < seqs.length; i++) {
+        const value = values[i];
+        const e = value === undefined ? undefined : decodeEventOrThrow(value, seqs[i]!);
+        if (e?.req !== req) return out;
+        out.unshift(e);
+      }
+      from -= seqs.length;
     }
     return out;
   }
