@@ -21,7 +21,8 @@ const ConfigShape = z.object({
   metricsAddress: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').optional(),
   /** Per-shim deadline for recovery probes, and the overall recovery budget. */
   probeTimeoutMs: z.number().int().positive(),
-  recoveryBudgetMs: z.number().int().positive(),
+  // 0: serve at once and verify every shim while serving.
+  recoveryBudgetMs: z.number().int().nonnegative(),
   /** Warm shims kept spawned ahead of need (0 disables the pool). */
   shimPool: z.number().int().min(0).max(64),
   /** Optional TCP listener with mutual TLS (TLS 1.3, client certificates from `tlsCa` required). */

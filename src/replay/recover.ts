@@ -9,7 +9,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { DaemonRecovered } from '../events/schemas.js';
 import type { Logger } from '../log.js';
 import type { Projector } from '../projections/projector.js';
-import { isLive } from '../projections/state.js';
+import { isLive, type ShimView } from '../projections/state.js';
 import type { Fact } from '../events/schemas.js';
 import { reconcile } from './reconcile.js';
 import type { ShimManager } from '../api/shim-manager.js';
@@ -38,6 +38,8 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
   let reconciled = 0;
   const queue = [...targets];
   const deadline = Date.now() + deps.budgetMs;
+  // Not probed within the budget: not known to be dead, so probed after the daemon serves.
+  const late: ShimView[] = [];
   const worker = async (): Promise<void> => {
     for (let s = queue.shift(); s; s = queue.shift()) {
       const ns = s.containers[0]?.split('/')[0] ?? 'default';
@@ -47,7 +49,11 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
         lost++;
         continue;
       }
-      const probe = Date.now() < deadline ? await deps.shims.attach(s.address, ns, s.pid) : undefined;
+      if (Date.now() >= deadline) {
+        late.push(s);
+        continue;
+      }
+      const probe = await deps.shims.attach(s.address, ns, s.pid);
       // `x += await f()` would read x before the await and lose the other workers' counts.
       if (probe) {
         alive++;
@@ -58,7 +64,7 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
           deps.logger.warn({ address: s.address, lastShimSeq: probe.lastShimSeq }, 'shim facts not all handled within the recovery budget');
         }
       } else {
-        const n = await deps.shims.lost(s.address, Date.now() < deadline ? 'no answer to PID() on restart' : 'recovery budget spent');
+        const n = await deps.shims.lost(s.address, 'no answer to PID() on restart');
         lost += n;
       }
       crashPoint('recovery.middle');
@@ -77,7 +83,20 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
   };
   await deps.log.append([{ type: 'DaemonRecovered', ns: '', id: '', actor: 'recovery', data: result }]);
   deps.logger.info(result, 'recovered');
+  if (late.length > 0) {
+    deps.logger.warn({ shims: late.length, budgetMs: deps.budgetMs }, 'recovery budget spent: probing the remaining shims while serving');
+    void probeLate(deps, late).catch((e: unknown) => deps.logger.error({ err: String(e) }, 'late probing failed'));
+  }
   return result;
+}
+
+/** The shims the budget left unprobed, after the daemon serves: attached, or lost if dead. */
+async function probeLate(deps: RecoverDeps, late: ShimView[]): Promise<void> {
+  for (const s of late) {
+    const probe = await deps.shims.attach(s.address, s.containers[0]?.split('/')[0] ?? 'default', s.pid);
+    if (probe) await reconcileShim(deps, s.address, probe.tasks);
+    else await deps.shims.lost(s.address, 'no answer to PID() after the recovery budget');
+  }
 }
 
 /** Compares each live task of a shim with the state its PID() reported and appends what the log lacks. */

@@ -166,3 +166,28 @@ test('3 dead shims, 1 wedged (SIGSTOPped) and 20 live: start-up ends within its 
   assert.ok(recovered.durations.probeMs < budgetMs, `probing took ${recovered.durations.probeMs} ms, within the ${budgetMs} ms budget`);
   await removeAll(second, [...before.values()].map((t) => t.shimPid));
 });
+
+test('shims the recovery budget left unprobed are probed after the daemon serves, not declared lost', async () => {
+  const dir = tempDir();
+  const first = await daemon(dir);
+  const ids = ['b1', 'b2', 'b3', 'b4'];
+  for (const id of ids) await run(first, id, sleeper('process'));
+  const before = await list(first.client('Tasks'));
+  await first.stop('SIGKILL');
+
+  const second = await daemon(dir, ['--recovery-budget-ms', '0']);
+  const events = await readEvents(second);
+  const recovered = JSON.parse(events.filter((e) => e.type === 'DaemonRecovered').at(-1)!.dataJson) as { alive: number; lost: number };
+  assert.equal(recovered.lost, 0, 'running out of budget is not evidence of death');
+  assert.equal(recovered.alive, 0, 'a budget of 0 probes nothing before serving');
+  // Every task is still running, and each is followed again: an exit reaches the log.
+  const T = second.client('Tasks');
+  for (const id of ids) assert.equal((await list(T)).get(id)?.status, 'running');
+  const victim = before.get('b4')!;
+  await new Promise((r) => setTimeout(r, 1000)); // the late probes run while serving
+  process.kill(victim.pid, 'SIGKILL');
+  await waitFor(async () => (await list(T)).get('b4')?.status === 'exited', 20_000, "b4's exit to be recorded");
+  assert.equal((await list(T)).get('b4')?.exitCode, 137);
+  assert.ok(!(await readEvents(second)).some((e) => e.type === 'ShimLost'), 'no shim was declared lost');
+  await removeAll(second, [...before.values()].map((t) => t.shimPid));
+});
