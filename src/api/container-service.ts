@@ -100,10 +100,7 @@ export function containerService(deps: ContainerServiceDeps): UntypedServiceImpl
             await writeFile(join(bundle, 'config.json'), JSON.stringify(ociSpec(req.rootfs, { args: req.args, env: req.env, cwd: req.cwd || '/' }, req.id, cgroup), null, 2));
           }
         }
-        const created = d.facts[0];
-        if (!created || created.type !== 'ContainerCreated') throw new TypeError('decide gave no ContainerCreated');
-        const view = findContainerAfter(created.data, ctx.ns, req.id);
-        return { facts: d.facts, reply: view };
+        return { facts: d.facts, reply: () => committedView(projector, ctx.ns, req.id) };
       }),
     ),
     Get: unary(env, 'containers.Get', async (raw, ctx) => {
@@ -126,8 +123,7 @@ export function containerService(deps: ContainerServiceDeps): UntypedServiceImpl
       mutations.run(ctx, raw, (r) => parseRequest(UpdateContainerRequest, r), async (req) => {
         const d = decide(projector.state, { type: 'UpdateContainer', ns: ctx.ns, id: req.id, labels: req.labels }, ctx.actor);
         if (!d.ok) throw d.error;
-        const c = d.container!;
-        return { facts: d.facts, reply: containerMessage({ ...c, labels: req.labels }) };
+        return { facts: d.facts, reply: () => committedView(projector, ctx.ns, req.id) };
       }),
     ),
     Delete: unary(env, 'containers.Delete', (raw, ctx) =>
@@ -143,20 +139,9 @@ export function containerService(deps: ContainerServiceDeps): UntypedServiceImpl
   };
 }
 
-function findContainerAfter(spec: { runtime: 'runc' | 'process'; bundle: string; rootfs?: string | undefined; args: string[]; env: string[]; cwd: string; labels: Record<string, string> }, ns: string, id: string): Record<string, unknown> {
-  return containerMessage({
-    ns,
-    id,
-    runtime: spec.runtime,
-    bundle: spec.bundle,
-    rootfs: spec.rootfs ?? null,
-    args: spec.args,
-    env: spec.env,
-    cwd: spec.cwd,
-    labels: spec.labels,
-    createdAt: Date.now(),
-    updatedAt: Date.now(),
-    task: null,
-    checkpoints: [],
-  });
+/** The container as the projection holds it after the call's facts were committed. */
+function committedView(projector: Projector, ns: string, id: string): Record<string, unknown> {
+  const c = findContainer(projector.state, ns, id);
+  if (!c) throw new ChronicleError('INTERNAL', `container ${id} is not in the projection after its commit`);
+  return containerMessage(c);
 }

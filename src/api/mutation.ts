@@ -8,7 +8,8 @@ import type { ContainerLocks } from './container-locks.js';
 
 export interface Outcome<R> {
   facts: Fact[];
-  reply: R;
+  /** The reply, or how to build it once the facts are committed (and projected). */
+  reply: R | (() => R);
 }
 
 export class Mutations {
@@ -33,7 +34,9 @@ export class Mutations {
         // Each fact names the request that caused it, so that an audit shows what a call did.
         const stamped = facts.map((f) => (f.req ? f : { ...f, req: ctx.req }));
         await this.log.append([...stamped, completed(ctx, req.id, digest)]);
-        return reply;
+        // The projection applies committed events before append resolves, so a reply built
+        // now shows what the log says (times included), not what was asked.
+        return typeof reply === 'function' ? (reply as () => R)() : reply;
       });
     } catch (e) {
       // If even the refusal cannot be recorded (a broken chain), the caller still gets the cause.

@@ -40,14 +40,15 @@ describe('chronicled containers', () => {
   test('create, get, list by label, update, delete; events in order with audit records', async () => {
     const C = d.client('Containers');
     const head0 = (await call<{ seq: number }>(d.client('Events'), 'Head', {})).seq;
-    await call(C, 'Create', { ...good(), id: 'c1', labels: { app: 'web' } });
+    const c1 = await call<{ createdAt: number; updatedAt: number; labels: Record<string, string> }>(C, 'Create', { ...good(), id: 'c1', labels: { app: 'web' } });
     await call(C, 'Create', { ...good(), id: 'c2', runtime: 'runc', rootfs: join(fixtures, 'rootfs'), args: ['/bin/sh'], labels: { app: 'db' } });
     const got = await call<{ id: string; labels: Record<string, string>; bundle: string }>(C, 'Get', { id: 'c2' });
     assert.equal(got.id, 'c2');
     statSync(join(got.bundle, 'config.json')); // the daemon wrote the OCI spec
     const web = await call<{ containers: { id: string }[] }>(C, 'List', { labelFilters: ['app=web'] });
     assert.deepEqual(web.containers.map((c) => c.id), ['c1']);
-    await call(C, 'Update', { id: 'c1', labels: { app: 'api' } });
+    const updated = await call<{ createdAt: number; updatedAt: number; labels: Record<string, string> }>(C, 'Update', { id: 'c1', labels: { app: 'api' } });
+    assert.deepEqual(updated.labels, { app: 'api' });
     assert.deepEqual((await call<{ labels: Record<string, string> }>(C, 'Get', { id: 'c1' })).labels, { app: 'api' });
     await call(C, 'Delete', { id: 'c1' });
     await call(C, 'Delete', { id: 'c2' });
@@ -57,6 +58,11 @@ describe('chronicled containers', () => {
     assert.deepEqual(facts, ['ContainerCreated:c1', 'ContainerCreated:c2', 'ContainerUpdated:c1', 'ContainerDeleted:c1', 'ContainerDeleted:c2']);
     assert.equal(events.filter((e) => e.type === 'RequestCompleted').length, 5);
     for (let i = 1; i < events.length; i++) assert.equal(events[i]!.seq, events[i - 1]!.seq + 1);
+    // Replies show what the log says: the times are those of the committed events.
+    const tsOf = (type: string): number => Number((events.find((e) => e.type === type && e.id === 'c1') as unknown as { ts: number }).ts);
+    assert.equal(Number(c1.createdAt), tsOf('ContainerCreated'));
+    assert.equal(Number(updated.updatedAt), tsOf('ContainerUpdated'));
+    assert.equal(Number(updated.createdAt), Number(c1.createdAt));
   });
 
   test('namespaces keep containers apart', async () => {

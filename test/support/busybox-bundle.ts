@@ -1,7 +1,7 @@
 // A busybox rootfs built from busybox-static (no image pulls), once per test process, and
 // OCI bundles that share it read-only (each with its own tmpfs /tmp and an optional
 // writable bind mount from the host, to observe a container from outside).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -12,7 +12,10 @@ let shared: string | undefined;
 
 /** The shared rootfs (built on first use). */
 export function busyboxRootfs(): string {
-  shared ??= buildBusyboxRootfs(join(mkdtempSync(join(tmpdir(), 'chr-rootfs-')), 'rootfs'));
+  if (shared) return shared;
+  const dir = mkdtempSync(join(tmpdir(), 'chr-rootfs-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // tests end with no container left
+  shared = buildBusyboxRootfs(join(dir, 'rootfs'));
   return shared;
 }
 
