@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import type { ChronicleError } from '../../src/errors.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'chr-cfg-'));
+  dirs.push(d);
+  return d;
+}
 
 const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/home/u' };
 
@@ -28,7 +36,7 @@ test('non-root defaults: XDG dirs and the process runtime', () => {
 });
 
 test('file < environment < flags; the socket follows the state dir unless set', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'chr-cfg-'));
+  const dir = tempDir();
   const file = join(dir, 'c.json');
   writeFileSync(file, JSON.stringify({ root: '/from/file', state: '/file/state', snapshotInterval: 5 }));
   const c = loadConfig({ argv: ['--config', file, '--snapshot-interval', '7'], env: { ...env, CHRONICLE_ROOT: '/from/env' }, uid: 0 });
@@ -51,7 +59,7 @@ test('bad values are INVALID_ARGUMENT naming the field', () => {
   bad(['--log-level', 'loud'], 'config.logLevel');
   bad(['--metrics-address', 'nope'], 'config.metricsAddress');
   bad(['--no-such-flag'], 'argv');
-  const dir = mkdtempSync(join(tmpdir(), 'chr-cfg-'));
+  const dir = tempDir();
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ unknownKey: 1 }));
   bad(['--config', join(dir, 'bad.json')], 'config');
 });
