@@ -35,7 +35,8 @@ async function collect(client: ShimClient, after: number, count: number, ms: num
 }
 
 test('SIGKILL of the spawner leaves shim and container running; the exit is handed over once', async () => {
-  const child = spawn(process.execPath, [CHILD, h.stateDir, h.runcRoot, h.bundle('survivor')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bundle = makeBundle(h.bundle('survivor'), { args: ['/bin/sleep', '1000'] });
+  const child = spawn(process.execPath, [CHILD, h.stateDir, h.runcRoot, bundle], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (b: Buffer) => {
