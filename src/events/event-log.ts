@@ -30,6 +30,11 @@ import { EVENT_DATA, FactSchema, type Envelope, type Fact } from './schemas.js';
 
 export const FORMAT_VERSION = 1;
 const CHUNK = 1000;
+/**
+ * classic-level stops a nextv() at highWaterMarkBytes (16 KiB by default), which is about 75
+ * events: without this, a "chunk of 1000" is fourteen trips to the thread pool.
+ */
+const CHUNK_BYTES = 1 << 20;
 
 export interface EventLogOptions {
   path: string;
@@ -162,7 +167,7 @@ export class EventLog implements AsyncDisposable {
     const toSeq = opts.toSeq ?? Number.MAX_SAFE_INTEGER;
     const limit = opts.limit ?? Infinity;
     if (fromSeq > toSeq || limit <= 0) return;
-    const it = this.#db.iterator({ ...logRange(fromSeq, toSeq), keys: true, values: true });
+    const it = this.#db.iterator({ ...logRange(fromSeq, toSeq), keys: true, values: true, highWaterMarkBytes: CHUNK_BYTES });
     let n = 0;
     // LevelDB reads in the thread pool while this thread decodes the chunk before: the next
     // nextv is asked for before the current chunk is decoded (one in flight at a time).
@@ -318,7 +323,7 @@ export class EventLog implements AsyncDisposable {
     const toSeq = Math.min(opts.toSeq ?? stored.seq, stored.seq);
     const start = await this.#chainStart(fromSeq);
     const checker = new ChainChecker(fromSeq - 1, start.hash, start.ts);
-    const it = this.#db.iterator({ ...logRange(fromSeq, toSeq) });
+    const it = this.#db.iterator({ ...logRange(fromSeq, toSeq), highWaterMarkBytes: CHUNK_BYTES });
     let checked = 0;
     try {
       for (;;) {
