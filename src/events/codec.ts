@@ -69,7 +69,8 @@ export function splitValue(value: Uint8Array): { body: Uint8Array; hash: Buffer 
  * travel), and a zod tuple costs about as much as everything else together. A malformed
  * body is still refused with the index of the first bad field.
  */
-type Body = [number, number, string, string, EventType, number, unknown, string, string | null, number | null, Uint8Array];
+type Fields = [number, number, string, string, EventType, number, unknown, string, string | null, number | null];
+type Body = [...Fields, Uint8Array];
 const isUint = (x: unknown, min: number): x is number => typeof x === 'number' && Number.isInteger(x) && x >= min;
 const FIELD_CHECKS: readonly ((x: unknown) => boolean)[] = [
   (x) => isUint(x, 1),
@@ -94,50 +95,319 @@ function checkBody(raw: unknown): { ok: true; body: Body } | { ok: false; field:
 export type DecodeResult = { ok: true; event: Envelope } | { ok: false; reason: string };
 
 /**
- * Decodes and validates one stored value (zod: envelope, then the data of its type after
- * upcasting). Never throws: a bad record is a result the caller reports with its seq.
+ * Decodes and validates one stored value: the envelope's fields by hand, then the data of
+ * its type with zod after upcasting. Never throws: a bad record is a result the caller
+ * reports with its seq.
+ *
+ * Most records take the fast path (readBody below), which reads the body's msgpack in
+ * place; a body it does not recognise (an encoding this codec never writes, a truncation,
+ * a bad field) goes through msgpackr and checkBody, which also name what is wrong.
  */
 export function decodeEvent(value: Uint8Array): DecodeResult {
-  const parts = splitValue(value);
-  if (!parts) return { ok: false, reason: 'record has no hash trailer' };
-  let raw: unknown;
-  try {
-    raw = packr.unpack(parts.body);
-  } catch (e) {
-    return { ok: false, reason: `undecodable record: ${e instanceof Error ? e.message : String(e)}` };
+  const r = decodeRecord(value);
+  return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, event: r };
+}
+
+/** decodeEvent without the result wrapper: the event, or why the record is bad. */
+export function decodeRecord(value: Uint8Array): Envelope | string {
+  const buf = asBuffer(value);
+  const n = buf.length - HASH_TRAILER;
+  if (n <= 0 || buf[n] !== 0xc4 || buf[n + 1] !== 0x20) return 'record has no hash trailer';
+  let body: Fields | Body | undefined = readBody(buf, n);
+  let prevHex: string;
+  if (body !== undefined) {
+    prevHex = hexOfPrev(buf, n - 32); // the fast path checked that prev ends the body
+  } else {
+    let raw: unknown;
+    try {
+      raw = packr.unpack(buf.subarray(0, n));
+    } catch (e) {
+      return `undecodable record: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const checked = checkBody(raw);
+    if (!checked.ok) return `bad envelope at ${checked.field}`;
+    body = checked.body;
+    prevHex = hexOfPrev(asBuffer(checked.body[10]), 0);
   }
-  const body = checkBody(raw);
-  if (!body.ok) return { ok: false, reason: `bad envelope at ${body.field}` };
-  const [seq, ts, ns, id, type, v, data, actor, req, shimSeq, prev] = body.body;
-  const lifted = upcast(type, v, data);
+  const [seq, ts, ns, id, type, v, data, actor, req, shimSeq] = body;
+  const version = EVENT_VERSIONS[type];
+  const lifted = v === version ? data : upcast(type, v, data); // only older versions are lifted
   const parsed = EVENT_DATA[type].safeParse(lifted);
-  if (!parsed.success) {
-    return { ok: false, reason: `bad ${type} data at ${parsed.error.issues[0]?.path.join('.') ?? '?'}` };
+  if (!parsed.success) return `bad ${type} data at ${parsed.error.issues[0]?.path.join('.') ?? '?'}`;
+  const hashHex = rememberHash(buf, n + 2);
+  // One literal per shape (same key order as before), so every event has one of four maps.
+  const event =
+    req === null
+      ? shimSeq === null
+        ? { seq, ts, ns, id, type, v: version, data: parsed.data, actor, prev: prevHex, hash: hashHex }
+        : { seq, ts, ns, id, type, v: version, data: parsed.data, actor, shimSeq, prev: prevHex, hash: hashHex }
+      : shimSeq === null
+        ? { seq, ts, ns, id, type, v: version, data: parsed.data, actor, req, prev: prevHex, hash: hashHex }
+        : { seq, ts, ns, id, type, v: version, data: parsed.data, actor, req, shimSeq, prev: prevHex, hash: hashHex };
+  return event as Envelope;
+}
+
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+// Buffer's own slicers (what toString(encoding, start, end) calls after its argument checks).
+type Slicer = (this: Buffer, start: number, end: number) => string;
+const proto = Buffer.prototype as unknown as Record<string, unknown>;
+const utf8Slice: Slicer = typeof proto['utf8Slice'] === 'function' ? (proto['utf8Slice'] as Slicer) : function (this: Buffer, s, e) { return this.toString('utf8', s, e); };
+const hexSlice: Slicer = typeof proto['hexSlice'] === 'function' ? (proto['hexSlice'] as Slicer) : function (this: Buffer, s, e) { return this.toString('hex', s, e); };
+
+// --- hex of the chain ------------------------------------------------------------------
+// Records are mostly decoded in seq order, and each one's prev is the hash of the one
+// before: the last hash decoded (bytes and hex) is kept, and a prev with the same bytes
+// reuses its hex instead of converting it again.
+const lastHash = new Uint8Array(32); // a copy: the caller may reuse its buffer
+let lastHashHex = ZERO_HASH.toString('hex');
+
+function rememberHash(buf: Buffer, at: number): string {
+  for (let i = 0; i < 32; i++) lastHash[i] = buf[at + i]!;
+  lastHashHex = hexSlice.call(buf, at, at + 32);
+  return lastHashHex;
+}
+
+function hexOfPrev(buf: Buffer, at: number): string {
+  for (let i = 0; i < 32; i++) if (buf[at + i] !== lastHash[i]) return hexSlice.call(buf, at, at + 32);
+  return lastHashHex;
+}
+
+// --- the fast path ---------------------------------------------------------------------
+// A reader of exactly the msgpack this codec writes (msgpackr with useRecords: false and
+// mapsAsObjects), producing what packr.unpack would (for valid UTF-8). Anything else (ext
+// types, bin inside data, non-string map keys, a truncation, trailing bytes, a field of the
+// wrong type) gives up, and decodeEvent takes msgpackr's path, which reports the fault.
+const NO = Symbol('not on the fast path');
+const MAX_DEPTH = 64;
+let src: Buffer = ZERO_HASH;
+let pos = 0;
+let end = 0;
+
+/** The checked fields of a body that ends at `bodyEnd` with its prev, or undefined. */
+function readBody(buf: Buffer, bodyEnd: number): Fields | undefined {
+  src = buf;
+  pos = 0;
+  end = bodyEnd;
+  try {
+    return readFields();
+  } finally {
+    src = ZERO_HASH; // keep no record alive
   }
-  const event = {
-    seq,
-    ts,
-    ns,
-    id,
-    type,
-    v: EVENT_VERSIONS[type],
-    data: parsed.data,
-    actor,
-    ...(req !== null ? { req } : {}),
-    ...(shimSeq !== null ? { shimSeq } : {}),
-    prev: Buffer.from(prev.buffer, prev.byteOffset, prev.byteLength).toString('hex'),
-    hash: parts.hash.toString('hex'),
-  } as Envelope;
-  return { ok: true, event };
+}
+
+function readFields(): Fields | undefined {
+  if (end < 1 || src[pos++] !== 0x9b) return undefined; // fixarray of 11
+  const seq = readUint();
+  const ts = readUint();
+  if (seq < 1 || ts < 0) return undefined;
+  const ns = readStr(true);
+  const id = readStr(true);
+  const type = readStr(true);
+  if (ns === undefined || id === undefined || type === undefined || !isEventType(type)) return undefined;
+  const v = readUint();
+  if (v < 1) return undefined;
+  const data = readValue(0);
+  if (data === NO) return undefined;
+  const actor = readStr(true);
+  if (actor === undefined) return undefined;
+  let req: string | null = null;
+  if (pos < end && src[pos] === 0xc0) pos++;
+  else {
+    const r = readStr();
+    if (r === undefined) return undefined;
+    req = r;
+  }
+  let shimSeq: number | null = null;
+  if (pos < end && src[pos] === 0xc0) pos++;
+  else {
+    shimSeq = readUint();
+    if (shimSeq < 0) return undefined;
+  }
+  // prev: bin 8 of 32 bytes, and then nothing (decodeRecord reads it in place).
+  if (pos + 34 !== end || src[pos] !== 0xc4 || src[pos + 1] !== 0x20) return undefined;
+  return [seq, ts, ns, id, type, v, data, actor, req, shimSeq];
+}
+
+/** A non-negative integer (any msgpack number form holding one), or -1. */
+function readUint(): number {
+  if (pos >= end) return -1;
+  const b = src[pos]!;
+  if (b < 0x80) {
+    pos++;
+    return b;
+  }
+  const n = readValue(MAX_DEPTH); // a scalar: depth does not matter
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : -1;
+}
+
+/** A string (any msgpack str form), or undefined; `intern` for fields whose values repeat. */
+function readStr(intern = false): string | undefined {
+  if (pos >= end) return undefined;
+  const b = src[pos]!;
+  let len: number;
+  let at: number;
+  if (b >= 0xa0 && b < 0xc0) {
+    len = b - 0xa0;
+    at = pos + 1;
+  } else if (b === 0xd9 && pos + 1 < end) {
+    len = src[pos + 1]!;
+    at = pos + 2;
+  } else if (b === 0xda && pos + 2 < end) {
+    len = src.readUInt16BE(pos + 1);
+    at = pos + 3;
+  } else if (b === 0xdb && pos + 4 < end) {
+    len = src.readUInt32BE(pos + 1);
+    at = pos + 5;
+  } else return undefined;
+  if (at + len > end) return undefined;
+  pos = at + len;
+  if (len === 0) return '';
+  return intern && len <= INTERN_MAX ? interned(at, len) : utf8Slice.call(src, at, pos);
+}
+
+// Namespaces, ids, types, actors and data keys repeat from one record to the next: a small
+// table of recent ASCII strings, checked byte by byte, saves making each of them again.
+const INTERN_MAX = 40;
+const INTERN_SLOTS = 1024;
+const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+
+function interned(at: number, len: number): string {
+  const slot = (len * 31 + src[at]! * 7 + src[at + len - 1]! * 131 + src[at + (len >> 1)]! * 17) & (INTERN_SLOTS - 1);
+  const known = internTable[slot];
+  if (known !== undefined && known.length === len) {
+    let i = 0;
+    while (i < len && known.charCodeAt(i) === src[at + i]) i++;
+    if (i === len) return known; // every byte equals its char, so the bytes were ASCII
+  }
+  const s: string = utf8Slice.call(src, at, at + len);
+  if (s.length === len) internTable[slot] = s; // only ASCII can ever match byte by byte
+  return s;
+}
+
+/** Any value of an event's data: nil, booleans, numbers, strings, arrays and string-keyed maps. */
+function readValue(depth: number): unknown {
+  if (pos >= end) return NO;
+  const b = src[pos]!;
+  if (b < 0x80) {
+    pos++;
+    return b;
+  }
+  if (b >= 0xe0) {
+    pos++;
+    return b - 0x100;
+  }
+  if (b >= 0xa0 && b < 0xc0) return readStrOrNo();
+  if (b < 0x90) {
+    pos++;
+    return readMap(b - 0x80, depth);
+  }
+  if (b < 0xa0) {
+    pos++;
+    return readArray(b - 0x90, depth);
+  }
+  const room = end - pos - 1;
+  switch (b) {
+    case 0xc0:
+      pos++;
+      return null;
+    case 0xc2:
+      pos++;
+      return false;
+    case 0xc3:
+      pos++;
+      return true;
+    case 0xcb:
+      if (room < 8) return NO;
+      pos += 9;
+      return src.readDoubleBE(pos - 8);
+    case 0xcc:
+      if (room < 1) return NO;
+      pos += 2;
+      return src[pos - 1]!;
+    case 0xcd:
+      if (room < 2) return NO;
+      pos += 3;
+      return src.readUInt16BE(pos - 2);
+    case 0xce:
+      if (room < 4) return NO;
+      pos += 5;
+      return src.readUInt32BE(pos - 4);
+    case 0xcf: // int64AsType: 'number', computed as msgpackr does
+      if (room < 8) return NO;
+      pos += 9;
+      return src.readUInt32BE(pos - 8) * 0x100000000 + src.readUInt32BE(pos - 4);
+    case 0xd0:
+      if (room < 1) return NO;
+      pos += 2;
+      return src.readInt8(pos - 1);
+    case 0xd1:
+      if (room < 2) return NO;
+      pos += 3;
+      return src.readInt16BE(pos - 2);
+    case 0xd2:
+      if (room < 4) return NO;
+      pos += 5;
+      return src.readInt32BE(pos - 4);
+    case 0xd3:
+      if (room < 8) return NO;
+      pos += 9;
+      return src.readInt32BE(pos - 8) * 0x100000000 + src.readUInt32BE(pos - 4);
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+      return readStrOrNo();
+    case 0xdc:
+      if (room < 2) return NO;
+      pos += 3;
+      return readArray(src.readUInt16BE(pos - 2), depth);
+    case 0xde:
+      if (room < 2) return NO;
+      pos += 3;
+      return readMap(src.readUInt16BE(pos - 2), depth);
+    default:
+      return NO; // bin, ext, float32, 32-bit sized arrays and maps: msgpackr's path
+  }
+}
+
+function readStrOrNo(): string | typeof NO {
+  const s = readStr();
+  return s === undefined ? NO : s;
+}
+
+function readArray(n: number, depth: number): unknown {
+  if (depth >= MAX_DEPTH || n > end - pos) return NO;
+  const out: unknown[] = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const x = readValue(depth + 1);
+    if (x === NO) return NO;
+    out[i] = x;
+  }
+  return out;
+}
+
+function readMap(n: number, depth: number): unknown {
+  if (depth >= MAX_DEPTH || 2 * n > end - pos) return NO;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const key = readStr(true);
+    if (key === undefined || key === '__proto__') return NO; // msgpackr renames that key
+    const x = readValue(depth + 1);
+    if (x === NO) return NO;
+    out[key] = x;
+  }
+  return out;
 }
 
 /** decodeEvent for records already known good (the tail was verified): throws DATA_LOSS-class errors. */
 export function decodeEventOrThrow(value: Uint8Array, seq: number): Envelope {
-  const r = decodeEvent(value);
-  if (!r.ok) throw new ChronicleError('CHAIN_BROKEN', `event ${seq}: ${r.reason}`, { seq });
-  return r.event;
+  const r = decodeRecord(value);
+  if (typeof r === 'string') throw new ChronicleError('CHAIN_BROKEN', `event ${seq}: ${r}`, { seq });
+  return r;
 }
 
+const EVENT_TYPE_SET: ReadonlySet<string> = new Set(Object.keys(EVENT_DATA));
+
 export function isEventType(t: string): t is EventType {
-  return Object.hasOwn(EVENT_DATA, t);
+  return EVENT_TYPE_SET.has(t);
 }

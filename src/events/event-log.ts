@@ -6,7 +6,7 @@ import { ClassicLevel } from 'classic-level';
 import { Observable, Subject } from 'rxjs';
 import { ChronicleError, invalidArgument } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { decodeEventOrThrow, unpack, ZERO_HASH } from './codec.js';
+import { decodeEvent, decodeEventOrThrow, unpack, ZERO_HASH } from './codec.js';
 import { ChainChecker, type ChainFault } from './hash-chain.js';
 import { GroupWriter, type Head } from './group-writer.js';
 import {
@@ -167,21 +167,30 @@ export class EventLog implements AsyncDisposable {
     const toSeq = opts.toSeq ?? Number.MAX_SAFE_INTEGER;
     const limit = opts.limit ?? Infinity;
     if (fromSeq > toSeq || limit <= 0) return;
-    const it = this.#db.iterator({ ...logRange(fromSeq, toSeq), keys: true, values: true, highWaterMarkBytes: CHUNK_BYTES });
+    // Values only: the seq is in each body (a key would cost a second Buffer per record), and
+    // the key of a record that does not decode is looked up once one is found.
+    const it = this.#db.values({ ...logRange(fromSeq, toSeq), highWaterMarkBytes: CHUNK_BYTES });
     let n = 0;
+    let taken = 0; // records taken from the iterator and decoded so far
     // LevelDB reads in the thread pool while this thread decodes the chunk before: the next
     // nextv is asked for before the current chunk is decoded (one in flight at a time).
-    let next: Promise<[Buffer, Buffer][]> | undefined = it.nextv(Math.min(CHUNK, limit));
+    let next: Promise<Buffer[]> | undefined = it.nextv(Math.min(CHUNK, limit));
     try {
       for (;;) {
         opts.signal?.throwIfAborted();
-        const entries: [Buffer, Buffer][] = await (next ?? it.nextv(Math.min(CHUNK, limit - n)));
+        const values: Buffer[] = await (next ?? it.nextv(Math.min(CHUNK, limit - n)));
         next = undefined;
-        if (entries.length === 0) return;
-        if (n + entries.length < limit) next = it.nextv(Math.min(CHUNK, limit - n - entries.length));
+        if (values.length === 0) return;
+        if (n + values.length < limit) next = it.nextv(Math.min(CHUNK, limit - n - values.length));
         const chunk: Envelope[] = [];
-        for (const [key, value] of entries) {
-          const e = decodeEventOrThrow(value, parseLogKey(key));
+        for (const value of values) {
+          const r = decodeEvent(value);
+          if (!r.ok) {
+            const seq = await this.#nthSeq(fromSeq, toSeq, taken);
+            throw new ChronicleError('CHAIN_BROKEN', `event ${seq}: ${r.reason}`, { seq });
+          }
+          taken++;
+          const e = r.event;
           if (opts.ns !== undefined && e.ns !== opts.ns) continue;
           chunk.push(e);
           if (++n >= limit) break;
@@ -191,6 +200,18 @@ export class EventLog implements AsyncDisposable {
       }
     } finally {
       await next?.catch(() => undefined);
+      await it.close();
+    }
+  }
+
+  /** The seq of the record stored `skip` records after the first one in [fromSeq, toSeq]. */
+  async #nthSeq(fromSeq: number, toSeq: number, skip: number): Promise<number> {
+    const it = this.#db.keys({ ...logRange(fromSeq, toSeq), limit: skip + 1, highWaterMarkBytes: CHUNK_BYTES });
+    try {
+      let last: Buffer | undefined;
+      for (let keys = await it.nextv(CHUNK); keys.length > 0; keys = await it.nextv(CHUNK)) last = keys[keys.length - 1];
+      return last ? parseLogKey(last) : fromSeq + skip;
+    } finally {
       await it.close();
     }
   }
