@@ -65,9 +65,9 @@ export function splitValue(value: Uint8Array): { body: Uint8Array; hash: Buffer 
 }
 
 /**
- * The envelope's fields, checked by hand: this runs for every event read (replay, time
- * travel), and a zod tuple costs about as much as everything else together. A malformed
- * body is still refused with the index of the first bad field.
+ * The envelope's fields, checked by hand (a zod tuple cost about as much as everything else
+ * together): the fast path below checks them as it reads; a body it cannot read is unpacked
+ * by msgpackr and checked here, which names the first bad field.
  */
 type Fields = [number, number, string, string, EventType, number, unknown, string, string | null, number | null];
 type Body = [...Fields, Uint8Array];
