@@ -130,9 +130,9 @@ export function decodeRecord(value: Uint8Array): Envelope | string {
     prevHex = hexOfPrev(asBuffer(checked.body[10]), 0);
   }
   const [seq, ts, ns, id, type, v, data, actor, req, shimSeq] = body;
-  const version = EVENT_VERSIONS[type];
+  const { schema, version } = TYPES.get(type)!;
   const lifted = v === version ? data : upcast(type, v, data); // only older versions are lifted
-  const parsed = EVENT_DATA[type].safeParse(lifted);
+  const parsed = schema.safeParse(lifted);
   if (!parsed.success) return `bad ${type} data at ${parsed.error.issues[0]?.path.join('.') ?? '?'}`;
   const hashHex = rememberHash(buf, n + 2);
   // One literal per shape (same key order as before), so every event has one of four maps.
@@ -406,8 +406,11 @@ export function decodeEventOrThrow(value: Uint8Array, seq: number): Envelope {
   return r;
 }
 
-const EVENT_TYPE_SET: ReadonlySet<string> = new Set(Object.keys(EVENT_DATA));
-
 export function isEventType(t: string): t is EventType {
-  return EVENT_TYPE_SET.has(t);
+  return TYPES.has(t);
 }
+
+/** Each type's data schema and current version, by name (a Map: the names are read per event). */
+const TYPES: ReadonlyMap<string, { schema: (typeof EVENT_DATA)[EventType]; version: number }> = new Map(
+  (Object.keys(EVENT_DATA) as EventType[]).map((t) => [t, { schema: EVENT_DATA[t], version: EVENT_VERSIONS[t] }]),
+);
