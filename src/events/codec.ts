@@ -266,8 +266,9 @@ function readStr(intern = false): string | undefined {
   return intern && len <= INTERN_MAX ? interned(at, len) : utf8Slice.call(src, at, pos);
 }
 
-// Namespaces, ids, types, actors and data keys repeat from one record to the next: a small
-// table of recent ASCII strings, checked byte by byte, saves making each of them again.
+// Namespaces, ids, types, actors, data keys and most short data strings (ops, paths, shim
+// addresses) repeat from one record to the next: a small table of recent ASCII strings,
+// checked byte by byte, saves making each of them again. Request ids never repeat.
 const INTERN_MAX = 40;
 const INTERN_SLOTS = 1024;
 const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
@@ -371,7 +372,7 @@ function readValue(depth: number): unknown {
 }
 
 function readStrOrNo(): string | typeof NO {
-  const s = readStr();
+  const s = readStr(true);
   return s === undefined ? NO : s;
 }
 
