@@ -13,6 +13,7 @@ import { containerService } from './api/container-service.js';
 import { daemonService, VERSION } from './api/daemon-service.js';
 import { eventsService } from './api/events-service.js';
 import { historyService } from './api/history-service.js';
+import { archiveDirOf, logService } from './api/log-service.js';
 import { startApiServer, type ApiServer } from './api/grpc-server.js';
 import type { HandlerEnv } from './api/handler.js';
 import { Metrics } from './api/metrics.js';
@@ -71,6 +72,7 @@ export class Daemon {
       Events: eventsService(env, log),
       Daemon: daemonService(env, config, log, projector),
       History: historyService(env, log),
+      Log: logService({ env, log, mutations, archiveDir: archiveDirOf(config.root) }),
     }, config.tlsAddress && config.tlsCert && config.tlsKey && config.tlsCa ? { address: config.tlsAddress, cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa } : undefined);
     if (config.metricsAddress) {
       const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq);

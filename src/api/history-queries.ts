@@ -3,13 +3,14 @@
 // step-by-step replay. history-service.ts turns their results into messages.
 import type { EventLog } from '../events/event-log.js';
 import type { Envelope } from '../events/schemas.js';
-import { apply, diffContainer, fold, initialState, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
+import { apply, diffContainer, fold, initialState, readHistory, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
 import { containerKey } from '../projections/state.js';
 
 /** One container's events, each with that container as it was after it (undefined once deleted). */
 export async function* timeline(log: EventLog, ns: string, id: string, signal?: AbortSignal): AsyncGenerator<{ event: Envelope; after: ContainerView | undefined }> {
   // A container's state depends only on its own events, so folding those alone is exact.
-  let state: State = initialState();
+  // After a compaction its archived events are summed up by the state at the horizon.
+  let state: State = log.horizon > 1 ? await stateAt(log, log.horizon - 1) : initialState();
   const key = containerKey(ns, id);
   for await (const e of log.read({ ns, id, ...(signal ? { signal } : {}) })) {
     state = fold(state, [e]);
@@ -83,11 +84,13 @@ async function auditOneActor(log: EventLog, f: AuditFilter, actor: string): Prom
 /** Events over [fromSeq, toSeq], each with the change it made to its container. */
 export async function* replay(log: EventLog, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<{ event: Envelope; changes: Change[] }> {
   let state = await stateAt(log, fromSeq - 1);
-  for await (const e of log.read({ fromSeq, toSeq, ...(signal ? { signal } : {}) })) {
-    const key = containerKey(e.ns, e.id);
-    const before = state.containers[key];
-    state = fold(state, []);
-    apply(state, e);
-    yield { event: e, changes: diffContainer(before, state.containers[key]) };
+  for await (const chunk of readHistory(log, fromSeq, toSeq, signal)) {
+    for (const e of chunk) {
+      const key = containerKey(e.ns, e.id);
+      const before = state.containers[key];
+      state = fold(state, []);
+      apply(state, e);
+      yield { event: e, changes: diffContainer(before, state.containers[key]) };
+    }
   }
 }

@@ -28,6 +28,7 @@ History (points: a seq, an RFC 3339 time, or 10m / 2h / 1d ago):
   audit     who did what, with what outcome and facts
   verify    check the hash chain; exit 1 if it is broken
   replay    step through events with the change each made: replay --from A --to B
+  log       retention: log compact --before POINT (archive older events); log archives
 
 Global flags (also accepted after the command):
   --socket PATH         the daemon's socket (env CHRONICLE_SOCKET)
@@ -74,4 +75,9 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
     '  --failed  only calls that failed; --denied only refusals\n',
   verify: 'Usage: chronicle verify   (exit 1 when the chain is broken)\n',
   replay: 'Usage: chronicle replay [--from P] [--to P] [--step]   (--step waits for Enter between events)\n',
+  log:
+    'Usage: chronicle log compact --before SEQ|TIME|DURATION\n       chronicle log archives\n\n' +
+    '  compact   moves the events before the point into an archive file under ROOT/archive that\n' +
+    '            still verifies; state --at an earlier point is answered from it\n' +
+    '  archives  lists the archive files and the first seq the log itself holds\n',
 };

@@ -9,7 +9,7 @@ import { Projector } from '../../src/projections/projector.js';
 const PER_CONTAINER = 10;
 
 /** The ten events of one short-lived container's whole life (ids are unique per `i`). */
-function lifeOf(i: number, stateDir: string): Fact[] {
+export function lifeOf(i: number, stateDir: string): Fact[] {
   const ns = 'history';
   const id = `old-${i}`;
   const address = `${stateDir}/s/old-${i}.sock`;
