@@ -223,6 +223,35 @@ export class ArchiveReader implements AsyncDisposable {
   }
 }
 
+/** Opens an archive for reading history, saying which range it holds when it cannot. */
+export async function openArchive(a: Pick<ArchiveEntry, 'path' | 'fromSeq' | 'toSeq'>): Promise<ArchiveReader> {
+  try {
+    return await ArchiveReader.open(a.path);
+  } catch (e) {
+    throw new ChronicleError('FAILED_PRECONDITION', `history over seqs ${a.fromSeq}-${a.toSeq} is archived in ${a.path}, which cannot be read: ${(e as Error).message}`, {
+      path: a.path,
+      fromSeq: a.fromSeq,
+      toSeq: a.toSeq,
+    });
+  }
+}
+
+/** The archived events over [fromSeq, toSeq], from the archives that hold them, in chunks. */
+export async function* readArchives(archives: readonly ArchiveEntry[], fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<Envelope[]> {
+  for (const a of archives) {
+    if (a.toSeq < fromSeq || a.fromSeq > toSeq) continue;
+    const reader = await openArchive(a);
+    try {
+      for await (const chunk of reader.events(Math.max(fromSeq, a.fromSeq), Math.min(toSeq, a.toSeq))) {
+        signal?.throwIfAborted();
+        yield chunk;
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+}
+
 export type ArchiveVerdict = { ok: true; checked: number } | { ok: false; checked: number; seq: number; reason: string };
 
 /**

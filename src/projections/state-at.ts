@@ -3,7 +3,7 @@
 // A target before the log's horizon (compacted away) is answered from its archive file: the
 // snapshot in the archive's header plus a fold of the archive up to the target.
 import { ChronicleError } from '../errors.js';
-import { ArchiveReader } from '../events/archive.js';
+import { openArchive, readArchives } from '../events/archive.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Envelope } from '../events/schemas.js';
 import { fold } from './evolve.js';
@@ -58,7 +58,7 @@ async function archivedStateAt(log: EventLog, seq: number): Promise<State> {
   if (seq <= 0) return initialState();
   const a = log.archives().find((x) => x.fromSeq <= seq && seq <= x.toSeq);
   if (!a) throw new ChronicleError('FAILED_PRECONDITION', `history at seq ${seq} was compacted and no archive records it`, { seq });
-  const reader = await openArchive(a.path, a.fromSeq, a.toSeq);
+  const reader = await openArchive(a);
   try {
     const start = reader.header.startSnapshot;
     let state = start ? decodeSnapshot(start) : initialState();
@@ -69,28 +69,9 @@ async function archivedStateAt(log: EventLog, seq: number): Promise<State> {
   }
 }
 
-async function openArchive(path: string, fromSeq: number, toSeq: number): Promise<ArchiveReader> {
-  try {
-    return await ArchiveReader.open(path);
-  } catch (e) {
-    throw new ChronicleError('FAILED_PRECONDITION', `history over seqs ${fromSeq}-${toSeq} is archived in ${path}, which cannot be read: ${(e as Error).message}`, { path, fromSeq, toSeq });
-  }
-}
-
 /** Events over [fromSeq, toSeq] wherever they are: the archives, then the log; in chunks. */
 export async function* readHistory(log: EventLog, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<Envelope[]> {
-  for (const a of log.archives()) {
-    if (a.toSeq < fromSeq || a.fromSeq > toSeq) continue;
-    const reader = await openArchive(a.path, a.fromSeq, a.toSeq);
-    try {
-      for await (const chunk of reader.events(Math.max(fromSeq, a.fromSeq), Math.min(toSeq, a.toSeq))) {
-        signal?.throwIfAborted();
-        yield chunk;
-      }
-    } finally {
-      await reader.close();
-    }
-  }
+  if (fromSeq < log.horizon) yield* readArchives(log.archives(), fromSeq, Math.min(toSeq, log.horizon - 1), signal);
   if (toSeq >= log.horizon) yield* log.readChunks({ fromSeq: Math.max(fromSeq, log.horizon), toSeq, ...(signal ? { signal } : {}) });
 }
 
