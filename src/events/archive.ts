@@ -7,7 +7,9 @@
 // end marker and is refused. It names the range, the hash before it (`prev`) and the last
 // hash; the record after the range, still in LevelDB, has that last hash as its prev, which
 // ties the archive to the live chain. `startSnapshot` is the projection after fromSeq - 1,
-// so the state at a seq inside the archive is one decode plus a fold of this file alone.
+// and the projection snapshots the log held inside the range are kept too (their bytes after
+// the records, their places in the header), so the state at an archived seq costs what it
+// cost before compaction: the newest snapshot at or before it plus a short fold.
 import { createHash } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -34,6 +36,10 @@ export const ArchiveHeader = z.object({
   lastTs: z.number(),
   createdAt: z.number(),
   startSnapshot: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be bytes').optional(),
+  /** Snapshots inside the range: the state after `seq`, its bytes at [at, at+length), and where record seq+1 starts. */
+  snapshots: z
+    .array(z.object({ seq: z.number().int().positive(), at: z.number().int().nonnegative(), length: z.number().int().nonnegative(), next: z.number().int().nonnegative() }))
+    .default([]),
 });
 export type ArchiveHeader = z.infer<typeof ArchiveHeader>;
 
@@ -57,6 +63,10 @@ export interface ArchiveSource {
   toSeq: number;
   prev: Buffer;
   startSnapshot?: Buffer;
+  /** Projection snapshots taken inside [fromSeq, toSeq] (state after seq), in seq order. */
+  snapshots?: () => AsyncIterable<{ seq: number; bytes: Buffer }>;
+  /** Seqs of those snapshots, known before the records are copied (to note where each resumes). */
+  snapshotSeqs?: readonly number[];
   /** The stored records over [fromSeq, toSeq], in seq order, a chunk at a time. */
   records: AsyncIterable<Buffer[]>;
 }
@@ -79,6 +89,9 @@ export async function writeArchive(path: string, src: ArchiveSource): Promise<Ar
       await out.write(b);
     };
     await write(MAGIC);
+    let pos = MAGIC.length;
+    // Where the record after each snapshot starts: a fold from that snapshot seeks there.
+    const resumeAt = new Map((src.snapshotSeqs ?? []).map((seq) => [seq + 1, -1]));
     for await (const chunk of src.records) {
       const parts: Buffer[] = [];
       for (const value of chunk) {
@@ -86,9 +99,20 @@ export async function writeArchive(path: string, src: ArchiveSource): Promise<Ar
         if (!e) throw new ChronicleError('CHAIN_BROKEN', `cannot archive: event ${checker.fault?.seq ?? '?'}: ${checker.fault?.reason ?? 'bad record'}`);
         firstTs ??= e.ts;
         count++;
+        if (resumeAt.has(e.seq)) resumeAt.set(e.seq, pos);
         parts.push(u32(value.length), value);
+        pos += 4 + value.length;
       }
       await write(Buffer.concat(parts));
+    }
+    const snapshots: ArchiveHeader['snapshots'] = [];
+    for await (const snap of src.snapshots?.() ?? []) {
+      if (snap.seq < src.fromSeq || snap.seq > src.toSeq) continue;
+      const next = snap.seq === src.toSeq ? pos : resumeAt.get(snap.seq + 1);
+      if (next === undefined || next < 0) continue; // not announced in snapshotSeqs: skip it
+      snapshots.push({ seq: snap.seq, at: pos, length: snap.bytes.length, next });
+      await write(snap.bytes);
+      pos += snap.bytes.length;
     }
     const fault = checker.finish(src.toSeq);
     if (fault) throw new ChronicleError('CHAIN_BROKEN', `cannot archive: event ${fault.seq}: ${fault.reason}`, { seq: fault.seq });
@@ -103,6 +127,7 @@ export async function writeArchive(path: string, src: ArchiveSource): Promise<Ar
       lastTs: checker.lastTs,
       createdAt: Date.now(),
       ...(src.startSnapshot ? { startSnapshot: src.startSnapshot } : {}),
+      snapshots,
     };
     const headerBytes = pack(header);
     await write(Buffer.concat([headerBytes, u32(headerBytes.length), END]));
@@ -168,7 +193,7 @@ export class ArchiveReader implements AsyncDisposable {
       await fh.read(raw, 0, len, headerAt);
       const header = ArchiveHeader.safeParse(unpackSafe(raw));
       if (!header.success) throw new ChronicleError('CHAIN_BROKEN', `${path}: bad header at ${header.error.issues[0]?.path.join('.') ?? '?'}`, { path });
-      return new ArchiveReader(path, header.data, fh, headerAt);
+      return new ArchiveReader(path, header.data, fh, header.data.snapshots[0]?.at ?? headerAt);
     } catch (e) {
       await fh.close();
       throw e;
@@ -176,8 +201,8 @@ export class ArchiveReader implements AsyncDisposable {
   }
 
   /** The stored records in order, up to 1000 per chunk. */
-  async *values(): AsyncGenerator<Buffer[]> {
-    let pos = MAGIC.length;
+  async *values(from = MAGIC.length): AsyncGenerator<Buffer[]> {
+    let pos = from;
     let carry = Buffer.alloc(0);
     const buf = Buffer.allocUnsafe(READ_BYTES);
     for (;;) {
@@ -202,8 +227,25 @@ export class ArchiveReader implements AsyncDisposable {
 
   /** Events over [fromSeq, toSeq] (within this archive), decoded, a chunk at a time. */
   async *events(fromSeq: number, toSeq: number): AsyncGenerator<Envelope[]> {
-    let seq = this.header.fromSeq;
-    for await (const values of this.values()) {
+    yield* this.#eventsFrom(this.header.fromSeq, MAGIC.length, fromSeq, toSeq);
+  }
+
+  /**
+   * The state after `seq` as the newest snapshot at or before it left it (the start snapshot
+   * or one from inside the archive), and the events after that snapshot up to `seq`.
+   */
+  async startFor(seq: number): Promise<{ snapshot: Uint8Array | undefined; events: AsyncGenerator<Envelope[]> }> {
+    const snap = this.header.snapshots.findLast((x) => x.seq <= seq);
+    if (!snap) return { snapshot: this.header.startSnapshot, events: this.events(this.header.fromSeq, seq) };
+    const bytes = Buffer.alloc(snap.length);
+    await this.#fh.read(bytes, 0, snap.length, snap.at);
+    return { snapshot: bytes, events: this.#eventsFrom(snap.seq + 1, snap.next, snap.seq + 1, seq) };
+  }
+
+  async *#eventsFrom(firstSeq: number, at: number, fromSeq: number, toSeq: number): AsyncGenerator<Envelope[]> {
+    if (fromSeq > toSeq) return;
+    let seq = firstSeq;
+    for await (const values of this.values(at)) {
       const out: Envelope[] = [];
       for (const v of values) {
         if (seq >= fromSeq && seq <= toSeq) out.push(decodeEventOrThrow(v, seq));
@@ -259,7 +301,7 @@ export type ArchiveVerdict = { ok: true; checked: number } | { ok: false; checke
  * and the last hash its header claims) and, when given, against what the log recorded of
  * it (`expect`): the same range and the same last hash, which the live chain continues.
  */
-export async function verifyArchive(path: string, expect?: Pick<ArchiveEntry, 'fromSeq' | 'toSeq' | 'lastHash' | 'prev'>): Promise<ArchiveVerdict> {
+export async function verifyArchive(path: string, expect?: Pick<ArchiveEntry, 'fromSeq' | 'toSeq' | 'lastHash' | 'prev'> & { sha256?: string }): Promise<ArchiveVerdict> {
   let reader: ArchiveReader;
   try {
     reader = await ArchiveReader.open(path);
@@ -289,10 +331,26 @@ export async function verifyArchive(path: string, expect?: Pick<ArchiveEntry, 'f
     if (expect && (expect.fromSeq !== h.fromSeq || expect.toSeq !== h.toSeq || expect.prev !== h.prev || expect.lastHash !== h.lastHash)) {
       return { ok: false, checked, seq: h.fromSeq, reason: 'the archive is not the one the log recorded (range or hashes differ)' };
     }
+    // The chain covers the records; the recorded file digest covers the snapshots and header too.
+    if (expect?.sha256 !== undefined && (await fileSha256(path)) !== expect.sha256) {
+      return { ok: false, checked, seq: h.fromSeq, reason: "the file's sha256 differs from the one the log recorded (its snapshots or header changed)" };
+    }
     return { ok: true, checked };
   } finally {
     await reader.close();
   }
+}
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    for (let n = (await fh.read(buf, 0, buf.length, null)).bytesRead; n > 0; n = (await fh.read(buf, 0, buf.length, null)).bytesRead) hash.update(buf.subarray(0, n));
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
 }
 
 function u32(n: number): Buffer {

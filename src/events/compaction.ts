@@ -55,6 +55,9 @@ async function compactNow(log: EventLog, opts: CompactOptions): Promise<CompactR
     toSeq,
     prev: last ? Buffer.from(last.lastHash, 'hex') : ZERO_HASH,
     ...(startSnapshot ? { startSnapshot } : {}),
+    // The log's snapshots go along, so the state at an archived seq stays a short fold.
+    snapshotSeqs: await log.snapshotSeqs(fromSeq, toSeq),
+    snapshots: () => log.snapshots(fromSeq, toSeq),
     records: log.storedValues(fromSeq, toSeq),
   });
   await log.commitArchive(entry);

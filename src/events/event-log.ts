@@ -531,6 +531,18 @@ export class EventLog implements AsyncDisposable {
     await this.#db.put(snapKey(seq), bytes);
   }
 
+  /** The seqs of the snapshots taken over [fromSeq, toSeq]. */
+  async snapshotSeqs(fromSeq: number, toSeq: number): Promise<number[]> {
+    this.#assertOpen();
+    return (await this.#db.keys({ gte: snapKey(fromSeq), lte: snapKey(toSeq) }).all()).map(parseSnapKey);
+  }
+
+  /** The snapshots taken over [fromSeq, toSeq], one at a time, in seq order. */
+  async *snapshots(fromSeq: number, toSeq: number): AsyncGenerator<{ seq: number; bytes: Buffer }> {
+    this.#assertOpen();
+    for await (const [key, bytes] of this.#db.iterator({ gte: snapKey(fromSeq), lte: snapKey(toSeq) })) yield { seq: parseSnapKey(key), bytes };
+  }
+
   /** The newest snapshot taken at or before `seq`. */
   async snapshotAtOrBefore(seq: number): Promise<{ seq: number; bytes: Buffer } | undefined> {
     this.#assertOpen();

@@ -60,9 +60,9 @@ async function archivedStateAt(log: EventLog, seq: number): Promise<State> {
   if (!a) throw new ChronicleError('FAILED_PRECONDITION', `history at seq ${seq} was compacted and no archive records it`, { seq });
   const reader = await openArchive(a);
   try {
-    const start = reader.header.startSnapshot;
-    let state = start ? decodeSnapshot(start) : initialState();
-    for await (const chunk of reader.events(a.fromSeq, seq)) state = fold(state, chunk);
+    const { snapshot, events } = await reader.startFor(seq);
+    let state = snapshot ? decodeSnapshot(snapshot) : initialState();
+    for await (const chunk of events) state = fold(state, chunk);
     return state;
   } finally {
     await reader.close();

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ClassicLevel } from 'classic-level';
-import { verifyArchive } from '../../src/events/archive.js';
+import { ArchiveReader, verifyArchive } from '../../src/events/archive.js';
 import { compact, verifyHistory } from '../../src/events/compaction.js';
 import { EventLog, type Fact } from '../../src/events/index.js';
 import { PREFIX, prefixEnd } from '../../src/events/keys.js';
@@ -137,6 +137,19 @@ test('a damaged archive is named by seq; a missing one is named by path; the res
   assert.equal(!bad.ok && bad.seq, 10);
   await writeFile(entry.path, bytes);
   assert.equal((await verifyHistory(log)).ok, true);
+
+  // A changed snapshot inside the archive is not in the chain, but the recorded digest covers it.
+  const h = (await ArchiveReader.open(entry.path));
+  const snap = h.header.snapshots[0];
+  await h.close();
+  assert.ok(snap, 'the log\'s snapshots went into the archive');
+  const snapped = Buffer.from(bytes);
+  snapped[snap.at + 3] = snapped[snap.at + 3]! ^ 0x01;
+  await writeFile(entry.path, snapped);
+  const changed = await verifyHistory(log);
+  assert.equal(changed.ok, false);
+  assert.match(!changed.ok ? changed.reason : '', /sha256 differs/);
+  await writeFile(entry.path, bytes);
 
   // An archive cut short is refused as such.
   await writeFile(entry.path, bytes.subarray(0, bytes.length - 100));
