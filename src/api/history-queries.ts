@@ -50,22 +50,33 @@ const matches = (f: AuditFilter, e: RequestRecord): boolean =>
 
 /** Request records matching `f`, in seq order, with their facts; `more` when the limit cut it. */
 export async function audit(log: EventLog, f: AuditFilter): Promise<{ entries: AuditEntry[]; more: boolean }> {
-  if (f.actor) return auditOneActor(log, f, f.actor);
+  if (!f.actor) return scanAudit(log, f);
+  // The actor index covers what the log holds; compacted history is scanned in its archives.
+  const archived = f.fromSeq < log.horizon ? await scanAudit(log, { ...f, toSeq: Math.min(f.toSeq, log.horizon - 1) }) : { entries: [], more: false };
+  if (archived.more || f.toSeq < log.horizon) return archived;
+  const rest = await auditOneActor(log, { ...f, fromSeq: Math.max(f.fromSeq, log.horizon), limit: f.limit - archived.entries.length }, f.actor);
+  return { entries: [...archived.entries, ...rest.entries], more: rest.more };
+}
+
+/** Every event over the range (archives included), matching request records to their facts. */
+async function scanAudit(log: EventLog, f: AuditFilter): Promise<{ entries: AuditEntry[]; more: boolean }> {
   const entries: AuditEntry[] = [];
   // A request's facts are committed in the same batch, just before its record, so a
   // short look-behind before fromSeq finds the facts of the first record in range.
   const pending = new Map<string, Envelope[]>();
-  for await (const e of log.read({ fromSeq: Math.max(1, f.fromSeq - 1000), toSeq: f.toSeq })) {
-    if (!isRequestRecord(e)) {
-      if (e.req) pending.set(e.req, [...(pending.get(e.req) ?? []), e]);
-      if (pending.size > 10_000) pending.delete(pending.keys().next().value!);
-      continue;
+  for await (const chunk of readHistory(log, Math.max(1, f.fromSeq - 1000), f.toSeq)) {
+    for (const e of chunk) {
+      if (!isRequestRecord(e)) {
+        if (e.req) pending.set(e.req, [...(pending.get(e.req) ?? []), e]);
+        if (pending.size > 10_000) pending.delete(pending.keys().next().value!);
+        continue;
+      }
+      const facts = e.req ? (pending.get(e.req) ?? []) : [];
+      if (e.req) pending.delete(e.req);
+      if (e.seq < f.fromSeq || !matches(f, e)) continue;
+      if (entries.length === f.limit) return { entries, more: true };
+      entries.push({ request: e, outcome: OUTCOME_OF[e.type], facts });
     }
-    const facts = e.req ? (pending.get(e.req) ?? []) : [];
-    if (e.req) pending.delete(e.req);
-    if (e.seq < f.fromSeq || !matches(f, e)) continue;
-    if (entries.length === f.limit) return { entries, more: true };
-    entries.push({ request: e, outcome: OUTCOME_OF[e.type], facts });
   }
   return { entries, more: false };
 }
