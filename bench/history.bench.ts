@@ -1,5 +1,5 @@
 // npm run bench:history — time travel and audit over a 1,000,000-event log (snapshots every
-// 10,000 events, as the daemon takes them): StateAt by seq and by time, an audit of one
+// DEFAULT_SNAPSHOT_EVERY events, as the daemon takes them): StateAt by seq and by time, an audit of one
 // actor over the whole log, the timeline of a container with 1,000 events, then a compaction
 // of the first half and StateAt inside the archive it wrote. Prints
 // `name: value` lines; each figure is a median or a p99 of repeated runs in this process.
@@ -12,6 +12,7 @@ import type { Fact } from '../src/events/schemas.js';
 import { compact, verifyHistory } from '../src/events/compaction.js';
 import { encodeSnapshot, stateAt, stateAtTime } from '../src/projections/index.js';
 import { writeHistory } from '../test/support/history.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../src/projections/snapshot-policy.js';
 import { median, percentile, print, timeIt } from './support/stats.js';
 
 const EVENTS = Number(process.env['BENCH_HISTORY_EVENTS'] ?? 1_000_000);
@@ -45,6 +46,7 @@ try {
 
     const bySeq: number[] = [];
     for (let k = 0; k < 200; k++) bySeq.push(await timeIt(() => stateAt(log, 1 + Math.floor(Math.random() * head.seq))));
+    print('snapshot_every', DEFAULT_SNAPSHOT_EVERY);
     print('state_at_seq_p99_ms', percentile(bySeq, 99), 2);
     print('state_at_seq_median_ms', median(bySeq), 2);
 

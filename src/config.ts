@@ -6,6 +6,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ChronicleError, invalidArgument } from './errors.js';
+import { DEFAULT_SNAPSHOT_EVERY } from './projections/snapshot-policy.js';
 
 const AbsPath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
 
@@ -69,7 +70,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     socket: join(state, 'chronicle.sock'),
     runtime: runc ? 'runc' : 'process',
     runtimeBinary: runc ?? 'runc',
-    snapshotInterval: 10_000,
+    snapshotInterval: DEFAULT_SNAPSHOT_EVERY,
     logLevel: 'info',
     probeTimeoutMs: 2_000,
     recoveryBudgetMs: 10_000,
