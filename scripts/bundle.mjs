@@ -32,8 +32,9 @@ await Promise.all(
       target: 'node20',
       format: 'esm',
       banner: { js: banner }, // the entry keeps its own #! line
-      // native addons (and the packages that load them or their workers from disk)
-      external: ['classic-level', 'koffi', 'msgpackr', 'pino'],
+      // native addons (and the packages that load them or their workers from disk); the NATS
+      // client only for fleet export and the fleet commands, so loaded from disk when used
+      external: ['classic-level', 'koffi', 'msgpackr', 'pino', '@nats-io/*'],
       plugins: [pinDirname],
       logLevel: 'warning',
       legalComments: 'none',
