@@ -21,7 +21,13 @@ const pinDirname = {
 // CommonJS dependencies inside an ESM bundle still call require().
 const banner = "import { createRequire as __chronicleRequire } from 'node:module'; const require = __chronicleRequire(import.meta.url);";
 
-const entries = { chronicled: 'dist/src/main.js', 'chronicle-shim': 'dist/src/shim/main.js', chronicle: 'dist/src/cli/main.js' };
+const entries = {
+  chronicled: 'dist/src/main.js',
+  'chronicle-shim': 'dist/src/shim/main.js',
+  chronicle: 'dist/src/cli/main.js',
+  // fleet export's worker thread (started by the daemon only when export is on)
+  'chronicle-export-worker': 'dist/src/fleet/export-worker.js',
+};
 await Promise.all(
   Object.entries(entries).map(([name, entry]) =>
     build({

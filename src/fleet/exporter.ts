@@ -1,27 +1,25 @@
 // Fleet export: every committed event, in seq order, to a JetStream stream, as the record
 // the log stores (body + hash), so the chain can be verified from the stream alone.
 //
-// It READS THE LOG (from a cursor kept in LevelDB), not the live bus: the bus only wakes it
-// up. So the writer never waits on NATS, and after any outage (NATS down, daemon killed)
-// export resumes where JetStream last acknowledged. A message id of <node>:<seq> lets
-// JetStream drop a repeat inside its duplicate window; beyond it, each (re)connection first
-// asks the stream for this node's last event and continues after it, so every seq is in
-// the stream once.
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+// This side (the daemon's main thread) READS THE LOG from a cursor kept in LevelDB, not the
+// live bus (the bus only wakes it up), and hands packed chunks of stored records to a worker
+// thread that does the per-event work: decode, publish, collect JetStream's acks. So the
+// writer never waits on NATS and pays little CPU for export, and after any outage (NATS
+// down, daemon killed) export resumes where JetStream last acknowledged. A message id of
+// <node>:<seq> lets JetStream drop a repeat inside its duplicate window; beyond it, each
+// (re)start first asks the stream for this node's last event and continues after it, so
+// every seq is in the stream once.
+import { Worker } from 'node:worker_threads';
 import type { Subscription } from 'rxjs';
+import { entryPoint } from '../entry-points.js';
 import { ArchiveReader } from '../events/archive.js';
-import { decodeEvent } from '../events/codec.js';
 import type { EventLog } from '../events/event-log.js';
-import type { Envelope } from '../events/schemas.js';
 import { silentLogger, type Logger } from '../log.js';
-import { connectNats, type NatsOptions } from './nats-connect.js';
-import { eventSubject, messageId, NODES_BUCKET, nodeFilter, SUBJECT_ROOT } from './subjects.js';
+import { FromWorker, type ToWorker } from './export-protocol.js';
+import type { NatsOptions } from './nats-connect.js';
 
 const CURSOR = 'nats-export';
 const CHUNK = 1000;
-const DUPLICATE_WINDOW_NS = 120e9;
 
 export interface ExporterOptions {
   log: EventLog;
@@ -32,10 +30,8 @@ export interface ExporterOptions {
   /** Seconds the stream keeps events (0: for ever). */
   maxAgeS: number;
   logger?: Logger;
-  /** Publishes in flight at once (JetStream acknowledges each). */
-  window?: number;
-  /** Called as each event is acknowledged (for the export-lag benchmark). */
-  onAck?: (e: Envelope, ackedAt: number) => void;
+  /** Called with the commit time of each acknowledged event and when it was acknowledged (the lag benchmark). */
+  onAck?: (committedAt: number, ackedAt: number) => void;
 }
 
 export interface ExportStatus {
@@ -50,19 +46,15 @@ export interface ExportStatus {
   lastError: string;
 }
 
-interface Record_ {
-  value: Buffer;
-  event: Envelope;
-}
+type Pending = { kind: 'sync'; resolve: (m: Extract<FromWorker, { type: 'synced' }>) => void; reject: (e: Error) => void } | { kind: 'acked'; until: number; resolve: () => void; reject: (e: Error) => void };
 
 export class NatsExporter {
   readonly #o: ExporterOptions;
   readonly #logger: Logger;
-  #nc: NatsConnection | undefined;
-  #js: JetStreamClient | undefined;
-  #kv: KV | undefined;
-  /** False until this connection has checked where the stream stands for this node. */
+  readonly #worker: Worker;
+  #pending: Pending | undefined;
   #synced = false;
+  #connected = true;
   #exported = 0;
   #cursorSavedAt = 0;
   #cursorSaved = 0;
@@ -77,6 +69,11 @@ export class NatsExporter {
   private constructor(o: ExporterOptions) {
     this.#o = o;
     this.#logger = o.logger ?? silentLogger;
+    this.#worker = new Worker(entryPoint('chronicle-export-worker'));
+    this.#worker.unref();
+    this.#worker.on('message', (raw: unknown) => this.#onMessage(raw));
+    this.#worker.on('error', (e) => this.#settle(e));
+    this.#worker.on('exit', () => this.#settle(new Error('the export worker exited')));
   }
 
   /** Starts exporting in the background (NATS may be down: it is waited for). */
@@ -84,6 +81,7 @@ export class NatsExporter {
     const x = new NatsExporter(o);
     const raw = await o.log.getCursor(CURSOR);
     x.#exported = x.#cursorSaved = raw?.length === 8 ? Number(raw.readBigUInt64BE(0)) : 0;
+    x.#send({ type: 'init', node: o.node, stream: o.stream, replicas: o.replicas, maxAgeS: o.maxAgeS, nats: { ...o.nats, servers: [...o.nats.servers] } });
     // The bus is only a doorbell: what to send is read from the log.
     x.#sub = o.log.committed$.subscribe(() => x.#wake?.());
     x.#loop = x.#run();
@@ -99,35 +97,40 @@ export class NatsExporter {
       exportedSeq: this.#exported,
       headSeq: head,
       lag: Math.max(0, head - this.#exported),
-      connected: this.#nc !== undefined && !this.#nc.isClosed() && this.#synced,
+      connected: this.#synced && this.#connected,
       lastAckAt: this.#lastAckAt,
       lastError: this.#lastError,
     };
   }
 
-  /** Stops after the batch in flight, saves the cursor and closes the connection. */
+  /** Stops after the chunk in flight (waiting at most 2 s), saves the cursor, ends the worker. */
   async close(): Promise<void> {
     this.#stopped = true;
     this.#wake?.();
     this.#sub?.unsubscribe();
-    // A publish to an unreachable NATS waits up to its timeout: a stop does not wait that long.
     await Promise.race([this.#loop, new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.#saveCursor(true).catch(() => undefined);
-    await this.#nc?.close().catch(() => undefined);
+    this.#send({ type: 'stop' });
+    await Promise.race([new Promise((r) => this.#worker.once('exit', r)), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.#worker.terminate();
   }
 
   async #run(): Promise<void> {
     let backoff = 100;
     while (!this.#stopped) {
       try {
-        if (!this.#synced) await this.#setup();
+        if (!this.#synced) await this.#sync();
         if (this.#exported >= this.#o.log.head().seq) {
           await this.#saveCursor();
-          await this.#publishStatus();
+          if (Date.now() - this.#statusAt >= 1000) {
+            this.#statusAt = Date.now();
+            this.#send({ type: 'status', headSeq: this.#o.log.head().seq, exportedSeq: this.#exported });
+          }
           await this.#idle(1000);
           continue;
         }
         await this.#exportChunk();
+        await this.#saveCursor();
         backoff = 100;
         this.#lastError = '';
       } catch (e) {
@@ -141,87 +144,83 @@ export class NatsExporter {
     }
   }
 
-  /** Connects (once), makes sure the stream and the nodes bucket exist, and catches up with the stream's view. */
-  async #setup(): Promise<void> {
-    this.#nc ??= await connectNats({ ...this.#o.nats, name: `chronicled ${this.#o.node}` });
-    const jsm = await jetstreamManager(this.#nc, { timeout: 5000 });
-    await this.#ensureStream(jsm);
-    this.#js = jetstream(this.#nc, { timeout: 5000 });
-    this.#kv ??= await new Kvm(this.#nc).create(NODES_BUCKET, { history: 1, replicas: this.#o.replicas });
-    const last = await this.#lastInStream(this.#js);
-    if (last !== undefined) {
+  /** Makes sure of the stream and continues after this node's last event in it. */
+  async #sync(): Promise<void> {
+    const s = await this.#ask<Extract<FromWorker, { type: 'synced' }>>({ type: 'sync' }, (resolve, reject) => ({ kind: 'sync', resolve, reject }));
+    if (s.lastSeq !== undefined && s.lastValue) {
       const head = this.#o.log.head().seq;
-      if (last.seq > head) throw new Error(`stream ${this.#o.stream} holds seq ${last.seq} for node ${this.#o.node}, beyond this log's head ${head}: is the node id used by another log?`);
-      const ours = await this.#records(last.seq, last.seq);
-      if (ours[0] && !ours[0].value.equals(last.value)) throw new Error(`stream ${this.#o.stream} holds a different event ${last.seq} for node ${this.#o.node}: is the node id used by another log?`);
-      if (last.seq > this.#exported) this.#exported = last.seq;
+      if (s.lastSeq > head) throw new Error(`stream ${this.#o.stream} holds seq ${s.lastSeq} for node ${this.#o.node}, beyond this log's head ${head}: is the node id used by another log?`);
+      const [ours] = await this.#records(s.lastSeq, s.lastSeq);
+      if (ours && !ours.equals(s.lastValue)) throw new Error(`stream ${this.#o.stream} holds a different event ${s.lastSeq} for node ${this.#o.node}: is the node id used by another log?`);
+      if (s.lastSeq > this.#exported) this.#exported = s.lastSeq;
     }
     this.#synced = true;
-  }
-
-  async #ensureStream(jsm: JetStreamManager): Promise<void> {
-    try {
-      await jsm.streams.info(this.#o.stream);
-      return;
-    } catch (e) {
-      if (!/not found/i.test(e instanceof Error ? e.message : String(e))) throw e;
-    }
-    const maxAge = this.#o.maxAgeS * 1e9;
-    await jsm.streams.add({
-      name: this.#o.stream,
-      subjects: [`${SUBJECT_ROOT}.>`],
-      num_replicas: this.#o.replicas,
-      max_age: maxAge,
-      duplicate_window: maxAge > 0 ? Math.min(maxAge, DUPLICATE_WINDOW_NS) : DUPLICATE_WINDOW_NS,
-    });
-  }
-
-  /** This node's newest message in the stream (its stored record), if any. */
-  async #lastInStream(js: JetStreamClient): Promise<{ seq: number; value: Buffer } | undefined> {
-    const c = await js.consumers.get(this.#o.stream, { filter_subjects: nodeFilter(this.#o.node), deliver_policy: DeliverPolicy.Last });
-    try {
-      if ((await c.info(true)).num_pending === 0) return undefined;
-      const m = await c.next({ expires: 5000 });
-      if (!m) throw new Error('the stream did not deliver its last message in time');
-      const value = Buffer.from(m.data);
-      const r = decodeEvent(value);
-      if (!r.ok) throw new Error(`the stream's last message for ${this.#o.node} does not decode: ${r.reason}`);
-      return { seq: r.event.seq, value };
-    } finally {
-      await c.delete().catch(() => undefined);
-    }
+    this.#connected = true;
   }
 
   async #exportChunk(): Promise<void> {
-    const js = this.#js!;
     const from = this.#exported + 1;
     const to = Math.min(this.#o.log.head().seq, from + CHUNK - 1);
-    const records = await this.#records(from, to);
-    const window = this.#o.window ?? 256;
-    for (let i = 0; i < records.length && !this.#stopped; i += window) {
-      const batch = records.slice(i, i + window);
-      await Promise.all(
-        batch.map(async ({ value, event }) => {
-          await js.publish(eventSubject(this.#o.node, event.ns, event.type), value, { msgID: messageId(this.#o.node, event.seq) });
-          this.#o.onAck?.(event, Date.now());
-        }),
-      );
-      // All of the window is acknowledged: nothing before its last seq is left to send.
-      this.#exported = batch.at(-1)!.event.seq;
-      this.#lastAckAt = Date.now();
-      await this.#saveCursor();
-      await this.#publishStatus();
+    const values = await this.#records(from, to);
+    // Packed into a buffer of its own (not the shared Buffer pool), which moves to the worker.
+    const bytes = Buffer.allocUnsafeSlow(values.reduce((n, v) => n + v.length, 0));
+    let at = 0;
+    for (const v of values) at += v.copy(bytes, at);
+    const until = from + values.length - 1;
+    const chunk: ToWorker = { type: 'chunk', fromSeq: from, lengths: values.map((v) => v.length), bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), headSeq: this.#o.log.head().seq };
+    await this.#ask<void>(chunk, (resolve, reject) => ({ kind: 'acked', until, resolve, reject }), [bytes.buffer]);
+  }
+
+  #ask<T>(m: ToWorker, pending: (resolve: (v: T) => void, reject: (e: Error) => void) => Pending, transfer: ArrayBuffer[] = []): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => this.#settle(new Error('the export worker did not answer in 30 s')), 30_000);
+      const done = <A extends unknown[]>(f: (...a: A) => void) => (...a: A): void => {
+        clearTimeout(timer);
+        this.#pending = undefined;
+        f(...a);
+      };
+      this.#pending = pending(done(resolve), done(reject));
+      this.#send(m, transfer);
+    });
+  }
+
+  #onMessage(raw: unknown): void {
+    const parsed = FromWorker.safeParse(raw);
+    if (!parsed.success) return this.#settle(new Error('the export worker sent a message that does not parse'));
+    const m = parsed.data;
+    const p = this.#pending;
+    switch (m.type) {
+      case 'synced':
+        if (p?.kind === 'sync') p.resolve(m);
+        return;
+      case 'acked':
+        this.#exported = Math.max(this.#exported, m.seq);
+        this.#lastAckAt = m.at;
+        if (this.#o.onAck) for (const ts of m.ts) this.#o.onAck(ts, m.at);
+        if (p?.kind === 'acked' && m.seq >= p.until) p.resolve();
+        return;
+      case 'error':
+        if (p) p.reject(new Error(m.message));
+        else this.#lastError = m.message;
+        return;
+      case 'connected':
+        this.#connected = m.connected;
+        return;
     }
   }
 
+  #settle(e: Error): void {
+    if (this.#pending) this.#pending.reject(e);
+    else if (!this.#stopped) this.#lastError = e.message;
+  }
+
+  #send(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.#worker.postMessage(m, transfer);
+  }
+
   /** The stored records over [from, to], from the archives for a compacted range. */
-  async #records(from: number, to: number): Promise<Record_[]> {
-    const out: Record_[] = [];
-    const push = (value: Buffer, seq: number): void => {
-      const r = decodeEvent(value);
-      if (!r.ok) throw new Error(`event ${seq} does not decode: ${r.reason}`);
-      out.push({ value, event: r.event });
-    };
+  async #records(from: number, to: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
     const log = this.#o.log;
     for (const a of log.archives()) {
       if (a.toSeq < from || a.fromSeq > to) continue;
@@ -230,7 +229,7 @@ export class NatsExporter {
         let seq = a.fromSeq;
         for await (const values of reader.values()) {
           for (const v of values) {
-            if (seq >= from && seq <= to) push(v, seq);
+            if (seq >= from && seq <= to) out.push(v);
             seq++;
           }
           if (seq > to) break;
@@ -240,8 +239,7 @@ export class NatsExporter {
       }
     }
     const start = Math.max(from, log.horizon);
-    let seq = start;
-    if (start <= to) for await (const values of log.storedValues(start, to)) for (const v of values) push(v, seq++);
+    if (start <= to) for await (const values of log.storedValues(start, to)) out.push(...values);
     return out;
   }
 
@@ -254,14 +252,6 @@ export class NatsExporter {
     await this.#o.log.putCursor(CURSOR, b);
     this.#cursorSaved = seq;
     this.#cursorSavedAt = Date.now();
-  }
-
-  /** This node's head, exported seq and lag, in the nodes bucket, about once a second. */
-  async #publishStatus(): Promise<void> {
-    if (!this.#kv || Date.now() - this.#statusAt < 1000) return;
-    this.#statusAt = Date.now();
-    const s = this.status();
-    await this.#kv.put(this.#o.node, JSON.stringify({ node: s.node, headSeq: s.headSeq, exportedSeq: s.exportedSeq, lag: s.lag, at: this.#statusAt }));
   }
 
   #idle(ms: number): Promise<void> {

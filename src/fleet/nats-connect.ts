@@ -23,6 +23,9 @@ export async function connectNats(o: NatsOptions, opts: { waitOnFirstConnect?: b
     ...(o.name ? { name: o.name } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // Without this the client builds two Error objects (stack traces and all) per request,
+    // which was a third of the exporter's CPU per event here.
+    noAsyncTraces: true,
     // The exporter starts even while NATS is down and catches up once it is back.
     waitOnFirstConnect: opts.waitOnFirstConnect ?? false,
     ...(tls ? { tls } : {}),
