@@ -3,7 +3,7 @@
 // node keeps working; a daemon killed mid-export; a 3-server cluster losing a server. In
 // every case each node's seqs are in the stream exactly once, gap-free, chain intact.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { entryPoint } from '../../src/entry-points.js';
 import { call, readEvents, startDaemon, type EventMsg, type RunningDaemon } from '../support/daemon.js';
 import { writeHistory } from '../support/history.js';
-import { startNats, type NatsSetup } from '../support/nats.js';
+import { freePort, startNats, type NatsSetup } from '../support/nats.js';
 
 const CLI = entryPoint('chronicle');
 const cleanups: (() => Promise<void>)[] = [];
@@ -116,7 +116,8 @@ const summary = (cs: ContainerMsg[]): string[] => cs.map((c) => `${c.namespace}/
 
 test('two nodes export to one JetStream: fleet events, state, nodes and verify read them back', async () => {
   const n = await nats();
-  const a = await node(tempDir(), 'node-a', n.urls);
+  const metricsPort = await freePort();
+  const a = await node(tempDir(), 'node-a', n.urls, ['--metrics-address', `127.0.0.1:${metricsPort}`]);
   const b = await node(tempDir(), 'node-b', n.urls);
   await lifecycles(a, 'a', 4, true);
   await lifecycles(b, 'b', 3, true);
@@ -165,6 +166,23 @@ test('two nodes export to one JetStream: fleet events, state, nodes and verify r
     (JSON.parse(audit.stdout) as { node: string; request: { id: string } }[]).map((x) => `${x.node}/${x.request.id}`).sort(),
     ['node-a/a0', 'node-a/a1', 'node-a/a2', 'node-a/a3', 'node-a/sleeper', 'node-b/b0', 'node-b/b1', 'node-b/b2'],
   );
+  // Lag is a metric too.
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  assert.match(metrics, /^chronicle_export_lag_events \d+$/m);
+
+  // fleet events --follow shows what a node does next, live.
+  const follower = spawn(process.execPath, [CLI, 'fleet', '--nats', n.urls, '--json', 'events', '--follow', '--node', 'node-b', '--filter', 'type=ContainerCreated'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(async () => void follower.kill('SIGKILL'));
+  let followed = '';
+  follower.stdout.on('data', (x: Buffer) => (followed += x.toString()));
+  const seen = (id: string): boolean => followed.split('\n').some((l) => l.includes(`"id":"${id}"`));
+  const until = async (f: () => boolean, what: string): Promise<void> => {
+    for (const end = Date.now() + 30_000; !f(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`${what}: ${followed}`);
+  };
+  await until(() => seen('b2'), 'the follower catches up');
+  await call(b.client('Containers'), 'Create', { id: 'late', args: ['/bin/true'] });
+  await until(() => seen('late'), 'the follower sees the new container');
+  follower.kill('SIGTERM');
   await call(a.client('Tasks'), 'Kill', { id: 'sleeper', signal: 'KILL' });
 });
 
