@@ -18,7 +18,8 @@ export type Command =
   | ({ type: 'KillTask'; execId?: string } & Target)
   | ({ type: 'DeleteTask'; force?: boolean } & Target)
   | ({ type: 'ExecProcess'; execId: string } & Target)
-  | ({ type: 'CheckpointTask' } & Target)
-  | ({ type: 'RestoreTask' } & Target);
+  | ({ type: 'CheckpointTask'; checkpointId: string } & Target)
+  | ({ type: 'RestoreTask'; checkpointId: string } & Target)
+  | ({ type: 'RemoveCheckpoint'; checkpointId: string } & Target);
 
 export type CommandType = Command['type'];
