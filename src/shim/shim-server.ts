@@ -59,7 +59,12 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
     }),
     Exec: unary((raw) => {
       const r = parse(ExecRequest, raw);
-      return sup.exec(r.id, r.execId, r.args, r.env, r.cwd);
+      return sup.exec(r.id, r.execId, r.args, r.env, r.cwd, { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr });
+    }),
+    CloseIO: unary((raw) => {
+      const r = parse(IdRequest, raw);
+      sup.closeStdin(r.id, r.execId);
+      return {};
     }),
     Wait: (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
       const abort = new AbortController();

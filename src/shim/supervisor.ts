@@ -1,7 +1,7 @@
 // The shim's model of what it hosts: containers (each with its init and execs), their exit
 // statuses until Delete, and the facts they produce. It checks every request against the
 // container's state before calling the runtime, so a bad call never reaches runc.
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChronicleError } from '../errors.js';
 import type { ChildExit } from './ffi.js';
@@ -27,6 +27,8 @@ interface Proc {
   waiters: ((e: Exit) => void)[];
   stdout: string;
   stderr: string;
+  /** The shim's own writer on a stdin FIFO, held until CloseIO or the exit. */
+  stdinKeepAlive?: number | undefined;
 }
 
 interface Hosted extends Proc {
@@ -45,6 +47,8 @@ export interface CreateSpec {
   cwd: string;
   stdout: string;
   stderr: string;
+  /** '' for none (/dev/null). */
+  stdin: string;
   /** runc only: a runc-compatible CLI and its --root for this container (default: the shim's). */
   runtimeBinary: string;
   runcRoot: string;
@@ -78,6 +82,55 @@ function openOut(path: string, field: string): number {
     return statSync(path, { throwIfNoEntry: false })?.isFIFO() ? openSync(path, 'r+') : openSync(path, 'a');
   } catch (e) {
     throw new ChronicleError('INVALID_ARGUMENT', `invalid ${field}: cannot open ${path} for writing`, { field }, { cause: e });
+  }
+}
+
+/**
+ * Opens a process's stdin. For a FIFO (containerd's clients make them), the shim first opens
+ * its keep-alive writer read-write (never blocks, and lets the client's pending write-open
+ * complete), then the child's read end, which does not block either since a writer exists.
+ * The child gets a blocking fd; the process sees EOF once the client's writer and the
+ * keep-alive are both closed (CloseIO).
+ */
+function openIn(path: string): { fd: number; keepAlive: number | undefined } {
+  try {
+    if (!statSync(path, { throwIfNoEntry: false })?.isFIFO()) return { fd: openSync(path, 'r'), keepAlive: undefined };
+    const keepAlive = openSync(path, constants.O_RDWR);
+    try {
+      return { fd: openSync(path, constants.O_RDONLY), keepAlive };
+    } catch (e) {
+      closeSync(keepAlive);
+      throw e;
+    }
+  } catch (e) {
+    throw new ChronicleError('INVALID_ARGUMENT', `invalid stdin: cannot open ${path} for reading`, { field: 'stdin' }, { cause: e });
+  }
+}
+
+function closeKeepAlive(p: Proc): void {
+  if (p.stdinKeepAlive === undefined) return;
+  closeSync(p.stdinKeepAlive);
+  p.stdinKeepAlive = undefined;
+}
+
+/** Opens stdin (optional), stdout and stderr; closes what it opened if one fails. */
+function openStdio(stdinPath: string, stdout: string, stderr: string): { fds: { stdin?: number; stdout: number; stderr: number }; keepAlive: number | undefined; close: () => void } {
+  const opened: number[] = [];
+  try {
+    const input = stdinPath ? openIn(stdinPath) : undefined;
+    if (input) opened.push(input.fd);
+    const out = openOut(stdout, 'stdout');
+    opened.push(out);
+    const err = stderr === stdout ? out : openOut(stderr, 'stderr');
+    if (err !== out) opened.push(err);
+    return {
+      fds: { ...(input ? { stdin: input.fd } : {}), stdout: out, stderr: err },
+      keepAlive: input?.keepAlive,
+      close: () => opened.forEach((fd) => closeSync(fd)),
+    };
+  } catch (e) {
+    opened.forEach((fd) => closeSync(fd));
+    throw e;
   }
 }
 
@@ -186,6 +239,7 @@ export class Supervisor {
     }
     proc.exit = e;
     proc.status = 'stopped';
+    closeKeepAlive(proc);
     this.facts.append({
       containerId: c.id,
       type: execId ? 'exec-exit' : 'exit',
@@ -206,30 +260,23 @@ export class Supervisor {
     if (!statSync(spec.bundle, { throwIfNoEntry: false })?.isDirectory()) {
       throw new ChronicleError('INVALID_ARGUMENT', `invalid bundle: ${spec.bundle} is not a directory`, { field: 'bundle' });
     }
-    const out = openOut(stdout, 'stdout');
-    let err: number;
-    try {
-      err = stderr === stdout ? out : openOut(stderr, 'stderr');
-    } catch (e) {
-      closeSync(out);
-      throw e;
-    }
-    const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, execs: new Map() };
+    const io = openStdio(spec.stdin, stdout, stderr);
+    const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, stdinKeepAlive: io.keepAlive, execs: new Map() };
     // Reserve the id while runc works, so a concurrent Create of the same id is refused.
     this.#hosted.set(spec.id, c);
     const since = Date.now();
     try {
-      c.pid = await runtime.create({ id: spec.id, bundle: spec.bundle, args: spec.args, env: spec.env, cwd: spec.cwd }, { stdout: out, stderr: err });
+      c.pid = await runtime.create({ id: spec.id, bundle: spec.bundle, args: spec.args, env: spec.env, cwd: spec.cwd }, io.fds);
       if (runtime.name === 'runc') this.#oom.watch(spec.id, c.pid);
       this.#watch(c, '', c, since);
       this.reaper.kick();
       return { pid: c.pid, stdout, stderr };
     } catch (e) {
       this.#hosted.delete(spec.id);
+      closeKeepAlive(c);
       throw e;
     } finally {
-      closeSync(out);
-      if (err !== out) closeSync(err);
+      io.close();
     }
   }
 
@@ -269,36 +316,42 @@ export class Supervisor {
     }
   }
 
-  async exec(id: string, execId: string, args: string[], env: string[], cwd: string): Promise<{ pid: number; stdout: string; stderr: string }> {
+  async exec(
+    id: string,
+    execId: string,
+    args: string[],
+    env: string[],
+    cwd: string,
+    stdio: { stdin: string; stdout: string; stderr: string } = { stdin: '', stdout: '', stderr: '' },
+  ): Promise<{ pid: number; stdout: string; stderr: string }> {
     const c = this.#get(id);
     this.#need(c, ['running'], 'exec in', id);
-    if (c.execs.has(execId)) throw new ChronicleError('ALREADY_EXISTS', `exec ${execId} already exists in ${id}`, { id, execId });
-    const stdout = join(c.bundle, `exec-${execId}.stdout.log`);
-    const stderr = join(c.bundle, `exec-${execId}.stderr.log`);
-    const x: Proc = { pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr };
-    const out = openOut(stdout, 'stdout');
-    let err: number;
-    try {
-      err = openOut(stderr, 'stderr');
-    } catch (e) {
-      closeSync(out);
-      throw e;
-    }
+    // An exited exec's id may be used again (containerd deletes the old one first).
+    if (c.execs.has(execId) && c.execs.get(execId)?.status !== 'stopped') throw new ChronicleError('ALREADY_EXISTS', `exec ${execId} already exists in ${id}`, { id, execId });
+    const stdout = stdio.stdout || join(c.bundle, `exec-${execId}.stdout.log`);
+    const stderr = stdio.stderr || join(c.bundle, `exec-${execId}.stderr.log`);
+    const io = openStdio(stdio.stdin, stdout, stderr);
+    const x: Proc = { pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, stdinKeepAlive: io.keepAlive };
     c.execs.set(execId, x);
     const since = Date.now();
     try {
-      x.pid = await c.runtime.exec(id, { execId, bundle: c.bundle, args, env, cwd }, { stdout: out, stderr: err });
+      x.pid = await c.runtime.exec(id, { execId, bundle: c.bundle, args, env, cwd }, io.fds);
       if (x.status === 'created') x.status = 'running';
       this.#watch(c, execId, x, since);
       this.reaper.kick();
       return { pid: x.pid, stdout, stderr };
     } catch (e) {
       c.execs.delete(execId);
+      closeKeepAlive(x);
       throw e;
     } finally {
-      closeSync(out);
-      closeSync(err);
+      io.close();
     }
+  }
+
+  /** containerd's CloseIO(stdin): drops the keep-alive writer (a no-op when there is none). */
+  closeStdin(id: string, execId: string): void {
+    closeKeepAlive(this.#proc(id, execId));
   }
 
   /** Where a process writes (for Logs), and whether it is done writing. */
@@ -356,7 +409,11 @@ export class Supervisor {
       await Promise.race([this.wait(id, ''), new Promise((r) => setTimeout(r, 2000))]);
     }
     await c.runtime.delete(id, true).catch(() => undefined);
-    for (const x of c.execs.values()) if (x.status !== 'stopped') this.#byPid.delete(x.pid);
+    for (const x of c.execs.values()) {
+      if (x.status !== 'stopped') this.#byPid.delete(x.pid);
+      closeKeepAlive(x);
+    }
+    closeKeepAlive(c);
     this.#hosted.delete(id);
     this.#oom.unwatch(id);
     this.facts.forget(id);
