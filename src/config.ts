@@ -30,6 +30,8 @@ const ConfigShape = z.object({
   tlsCert: AbsPath.optional(),
   tlsKey: AbsPath.optional(),
   tlsCa: AbsPath.optional(),
+  /** Optional second listener serving containerd 1.6's gRPC API (for unmodified `ctr`). */
+  containerdSocket: AbsPath.optional(),
   /** Identities (cert:CN or uid:N) confined to the namespaces listed; others are unlimited. */
   namespaceLimits: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
 });
@@ -95,6 +97,7 @@ const FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
+  'containerd-socket': { type: 'string' },
 } as const;
 
 const ENV: Record<string, keyof Config> = {
@@ -113,6 +116,7 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_TLS_CERT: 'tlsCert',
   CHRONICLE_TLS_KEY: 'tlsKey',
   CHRONICLE_TLS_CA: 'tlsCa',
+  CHRONICLE_CONTAINERD_SOCKET: 'containerdSocket',
 };
 
 const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool']);
@@ -168,6 +172,7 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'tls-cert': 'tlsCert',
     'tls-key': 'tlsKey',
     'tls-ca': 'tlsCa',
+    'containerd-socket': 'containerdSocket',
   };
   for (const [flag, key] of Object.entries(flagMap)) {
     const v = (flags as Record<string, string | undefined>)[flag];

@@ -19,11 +19,13 @@ import { Metrics } from './api/metrics.js';
 import { Mutations } from './api/mutation.js';
 import { ShimManager } from './api/shim-manager.js';
 import { taskService } from './api/task-service.js';
+import { startContainerdServer, type ContainerdServer } from './api/containerd/index.js';
 import { recover } from './replay/recover.js';
 
 export class Daemon {
   #ready = false;
   #stopped = false;
+  #containerd: ContainerdServer | undefined;
 
   private constructor(
     readonly config: Config,
@@ -72,6 +74,9 @@ export class Daemon {
       Daemon: daemonService(env, config, log, projector),
       History: historyService(env, log),
     }, config.tlsAddress && config.tlsCert && config.tlsKey && config.tlsCa ? { address: config.tlsAddress, cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa } : undefined);
+    if (config.containerdSocket) {
+      daemon.#containerd = await startContainerdServer(config.containerdSocket, { env, log, projector, mutations, shims, stateDir: config.state, root: config.root });
+    }
     if (config.metricsAddress) {
       const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq);
       log.committed$.subscribe(() => metrics.appends.inc());
@@ -80,7 +85,7 @@ export class Daemon {
     daemon.#ready = true;
     shims.startPool();
     at['serving'] = Math.round(performance.now());
-    logger.info({ socket: config.socket, startupMs: at }, 'serving');
+    logger.info({ socket: config.socket, ...(config.containerdSocket ? { containerdSocket: config.containerdSocket } : {}), startupMs: at }, 'serving');
     return daemon;
   }
 
@@ -90,6 +95,7 @@ export class Daemon {
     this.#stopped = true;
     this.#ready = false;
     await this.api?.close();
+    await this.#containerd?.close();
     await this.shims.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     if (!this.log.broken()) {
