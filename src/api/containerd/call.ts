@@ -51,11 +51,15 @@ export function unary<Res>(env: HandlerEnv, op: string, fn: (req: unknown, ctx: 
       ctx = facadeContext(env, op, call.metadata, call.getPeer());
       return fn(call.request, ctx, abort.signal);
     };
+    const t0 = performance.now();
     run().then(
-      (res) => callback(null, res),
+      (res) => {
+        env.logger.debug({ op, req: ctx?.req, ms: Math.round((performance.now() - t0) * 10) / 10 }, 'ok');
+        callback(null, res);
+      },
       (e: unknown) => {
         const err = asError(env, op, ctx?.req, e);
-        env.logger.debug({ op, req: ctx?.req, code: err.code }, err.message);
+        env.logger.debug({ op, req: ctx?.req, code: err.code, ms: Math.round((performance.now() - t0) * 10) / 10 }, err.message);
         callback(toServiceError(err), null);
       },
     );
