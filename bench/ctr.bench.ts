@@ -7,7 +7,7 @@
 // containers/delete) must arrive.
 // Prints ctr_chronicle_ms, ctr_containerd_ms, ctr_ratio (goal <= 0.8), ctr_events_missed (goal 0).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBusyboxRootfs } from '../src/demo/busybox-rootfs.js';
@@ -27,7 +27,8 @@ interface Server {
 
 function ctr(s: Server, args: string[], timeoutMs = 30_000): { ok: boolean; ms: number; err: string } {
   const t0 = performance.now();
-  const r = spawnSync('ctr', ['--address', s.socket, '--namespace', s.ns, ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: timeoutMs, encoding: 'utf8' });
+  // SIGKILL on timeout: ctr forwards the signals it gets (SIGTERM included) to its task.
+  const r = spawnSync('ctr', ['--address', s.socket, '--namespace', s.ns, ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' });
   return { ok: r.status === 0, ms: performance.now() - t0, err: r.stderr ?? '' };
 }
 
@@ -53,13 +54,14 @@ async function startContainerd(work: string, ns: string): Promise<{ server: Serv
       '',
     ].join('\n'),
   );
-  const child = spawn('containerd', ['--config', join(work, 'config.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
+  const logFd = openSync(join(work, 'containerd.log'), 'a');
+  const child = spawn('containerd', ['--config', join(work, 'config.toml')], { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const log = (): string => readFileSync(join(work, 'containerd.log'), 'utf8').slice(-4000);
   const server = { name: 'containerd', socket, ns };
   const deadline = Date.now() + 20_000;
   while (!(existsSync(socket) && ctr(server, ['--connect-timeout', '1s', 'version'], 5000).ok)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`containerd did not come up:\n${log}`);
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`containerd did not come up:\n${log()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const stop = async (): Promise<void> => {
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < N + WARM; i++) {
       const order = i % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) {
-        const r = ctr(s, ['run', '--rm', '--fifo-dir', fifoDir, '--env', 'PATH=/bin', '--rootfs', rootfs, `rm${i}`, '/bin/true']);
+        const r = ctr(s, ['run', '--rm', '--fifo-dir', fifoDir, '--env', 'PATH=/bin', '--rootfs', rootfs, `rm${i}`, '/bin/true'], 20_000);
         if (!r.ok) {
           failures.set(s.name, failures.get(s.name)! + 1);
           process.stderr.write(`${s.name}: ctr run --rm rm${i} failed: ${r.err.slice(-300)}\n`);
