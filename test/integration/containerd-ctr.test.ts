@@ -3,7 +3,7 @@
 // then kill -9 of the daemon and a restart. Nothing is skipped: ctr and runc must be installed.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -30,13 +30,14 @@ interface Ran {
 }
 
 /** Runs ctr against the facade with a deadline (a hang fails the test, it never blocks it). */
-function ctr(args: string[], opts: { ns?: string; timeoutMs?: number } = {}): Promise<Ran> {
+function ctr(args: string[], opts: { ns?: string; timeoutMs?: number; stdin?: (w: NodeJS.WritableStream) => void } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(CTR, ['--address', socket, '--namespace', opts.ns ?? NS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(CTR, ['--address', socket, '--namespace', opts.ns ?? NS, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (opts.stdin && child.stdin) opts.stdin(child.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`ctr ${args.join(' ')} did not return within ${opts.timeoutMs ?? 20_000} ms\nstdout: ${stdout}\nstderr: ${stderr}\ndaemon:\n${d.output().slice(-3000)}`));
@@ -143,6 +144,28 @@ test('ctr run --rm: output through the FIFOs, exit code 3, nothing left', async 
   assert.match(r.stderr, /err/);
   assert.doesNotMatch(await ok(['c', 'ls']), /r1/);
   assert.equal((await tasks()).has('r1'), false);
+});
+
+test('ctr run --rm: stdin through the FIFO; CloseIO ends it once the client is done', async () => {
+  // Written once Create has surely returned: if ctr's stdin ends before that, ctr sends no
+  // CloseIO, and real containerd waits forever too (containerd-api.md section 4).
+  const r = await ctr(['run', '--rm', '--fifo-dir', fifoDir, '--rootfs', rootfs, 'in1', '/bin/cat'], {
+    stdin: (w) => setTimeout(() => w.end('through stdin\n'), 1500),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'through stdin\n');
+});
+
+test('ctr c create, then ctr t start: attached, exit code 7, the task deleted after', async () => {
+  // A script: ctr's c create would take a command's `-c` as its own --config.
+  writeFileSync(join(rootfs, 'bin', 'exit7'), '#!/bin/sh\necho started\nexit 7\n', { mode: 0o755 });
+  await ok(['c', 'create', '--rootfs', rootfs, 's1', '/bin/exit7']);
+  const r = await ctr(['t', 'start', '--fifo-dir', fifoDir, 's1']);
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, 'started\n');
+  // ctr deletes the task it waited for (as after run without --rm); the container stays.
+  assert.equal((await tasks()).has('s1'), false);
+  await ok(['c', 'rm', 's1']);
 });
 
 test('ctr run -d, t ls, t ps, t pause / resume (PAUSED, RUNNING)', async () => {
