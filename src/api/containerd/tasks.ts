@@ -4,7 +4,7 @@
 // the exit is in the log. containerd's two-step exec (Exec, then Start{exec_id}) is
 // ExecAdded, then the shim's exec and ExecStarted.
 import { statfsSync } from 'node:fs';
-import { filter, firstValueFrom } from 'rxjs';
+import { filter } from 'rxjs';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ChronicleError } from '../../errors.js';
 import type { Fact } from '../../events/schemas.js';
@@ -102,18 +102,34 @@ export function tasksService(deps: FacadeDeps): UntypedServiceImplementation {
       }
       return t.status === 'exited' ? { exitCode: t.exitCode ?? 0, exitedAt: t.exitedAt ?? 0 } : undefined;
     };
-    const cancelled = new Promise<never>((_, reject) => {
-      const onAbort = (): void => reject(new ChronicleError('UNAVAILABLE', 'wait cancelled'));
+    // One subscription per wait, dropped on the exit or when the client goes away (a
+    // cancelled Wait leaves nothing listening behind).
+    return new Promise((resolve, reject) => {
+      const finish = (): void => {
+        sub.unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+      };
+      const check = (): void => {
+        try {
+          const r = done();
+          if (r) {
+            finish();
+            resolve(r);
+          }
+        } catch (e) {
+          finish();
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      };
+      const onAbort = (): void => {
+        finish();
+        reject(new ChronicleError('UNAVAILABLE', 'wait cancelled'));
+      };
+      const sub = log.committed$.pipe(filter((e) => e.ns === ctx.ns && e.id === id)).subscribe(check);
+      signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      else check();
     });
-    cancelled.catch(() => undefined);
-    for (;;) {
-      const next = firstValueFrom(log.committed$.pipe(filter((e) => e.ns === ctx.ns && e.id === id)));
-      const r = done();
-      if (r) return r;
-      await Promise.race([next, cancelled]);
-    }
   };
 
   return {
