@@ -154,13 +154,14 @@ async function main(): Promise<void> {
       if (!r.ok) process.stderr.write(`chronicle: ctr run --rm ev${i} failed: ${r.err.slice(-300)}\n`);
     }
     const expected = LIFECYCLES * TOPICS.length;
+    // Each (topic, container) once: a duplicate does not make up for a loss.
     const count = (): number => {
-      let n = 0;
+      const got = new Set<string>();
       for (const line of seen.split('\n')) {
-        const m = / (\/[a-z-]+\/[a-z-]+) \{"(?:container_)?id":"ev(\d+)"/.exec(line);
-        if (m && TOPICS.includes(m[1]!)) n++;
+        const m = / (\/[a-z-]+\/[a-z-]+) \{"(?:container_)?id":"(ev\d+)"/.exec(line);
+        if (m && TOPICS.includes(m[1]!)) got.add(`${m[1]!} ${m[2]!}`);
       }
-      return n;
+      return got.size;
     };
     const deadline = Date.now() + 5000;
     while (count() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
