@@ -181,13 +181,16 @@ test('ctr run -d, t ls, t ps, t pause / resume (PAUSED, RUNNING)', async () => {
   assert.equal((await tasks()).get('d1')?.[1], 'RUNNING');
 });
 
-test('ctr t exec prints, returns, and exits with the process code; the id may be used again', async () => {
+test('ctr t exec prints, returns, and exits with the process code; the id may be used again; stdin reaches it', async () => {
   const r = await ctr(['t', 'exec', '--fifo-dir', fifoDir, '--exec-id', 'x', 'd1', '/bin/echo', 'hi'], { timeoutMs: 15_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'hi\n');
   const again = await ctr(['t', 'exec', '--fifo-dir', fifoDir, '--exec-id', 'x', 'd1', '/bin/sh', '-c', 'echo again; exit 5'], { timeoutMs: 15_000 });
   assert.equal(again.code, 5, again.stderr);
   assert.equal(again.stdout, 'again\n');
+  const cat = await ctr(['t', 'exec', '--fifo-dir', fifoDir, '--exec-id', 'in', 'd1', '/bin/cat'], { timeoutMs: 15_000, stdin: (w) => setTimeout(() => w.end('to the exec\n'), 1000) });
+  assert.equal(cat.code, 0, cat.stderr);
+  assert.equal(cat.stdout, 'to the exec\n');
 });
 
 test('ctr t ps marks exec pids with their exec id; ctr t metrics reads the cgroup', async () => {

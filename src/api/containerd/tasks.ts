@@ -6,7 +6,7 @@
 import { statfsSync } from 'node:fs';
 import { filter } from 'rxjs';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ChronicleError } from '../../errors.js';
+import { ChronicleError, isChronicleError } from '../../errors.js';
 import type { Fact } from '../../events/schemas.js';
 import { decide } from '../../projections/decide.js';
 import { findContainer, type ContainerView, type TaskView } from '../../projections/state.js';
@@ -38,6 +38,8 @@ interface PendingExec {
   stdin: string;
   stdout: string;
   stderr: string;
+  /** CloseIO came before the exec's Start had been recorded. */
+  stdinClosed?: boolean;
 }
 
 const CGROUP2 = 0x63677270;
@@ -181,6 +183,7 @@ export function tasksService(deps: FacadeDeps): UntypedServiceImplementation {
         // to files in the bundle, as chronicle.v1's execs do.
         const p = pending.get(pendingKey(ctx.ns, req.id, req.exec_id));
         const started = await shimOf(t).exec(c.id, req.exec_id, x.args, { env: p?.env ?? [], cwd: p?.cwd ?? '', stdin: p?.stdin ?? '', stdout: p?.stdout ?? '', stderr: p?.stderr ?? '' });
+        if (p?.stdinClosed) await shimOf(t).closeIO(c.id, req.exec_id);
         return { facts: [{ type: 'ExecStarted', ns: ctx.ns, id: c.id, actor: ctx.actor, data: { execId: req.exec_id, pid: started.pid } }], reply: { pid: started.pid } };
       }),
     ),
@@ -274,9 +277,20 @@ export function tasksService(deps: FacadeDeps): UntypedServiceImplementation {
       const { t } = taskOf(ctx, req.container_id);
       const x = req.exec_id ? t.execs[req.exec_id] : undefined;
       if (req.exec_id && !x) throw notFound.exec(req.container_id, req.exec_id);
-      // Nothing is open yet for an exec not started, nor still open for a process that exited.
-      const open = x ? x.status === 'running' : t.status !== 'exited';
-      if (req.stdin && open) await shimOf(t).closeIO(req.container_id, req.exec_id);
+      if (!req.stdin) return {};
+      if (x?.status === 'added') {
+        // Its Start may be under way (the shim has it, the log not yet): tell both.
+        const p = pending.get(pendingKey(ctx.ns, req.container_id, x.execId));
+        if (p) p.stdinClosed = true;
+        await shimOf(t)
+          .closeIO(req.container_id, req.exec_id)
+          .catch((e: unknown) => {
+            if (!(isChronicleError(e) && (e.code === 'NOT_FOUND' || e.code === 'CONTAINER_NOT_FOUND'))) throw e;
+          });
+        return {};
+      }
+      // Nothing is still open for a process that exited.
+      if (x ? x.status === 'running' : t.status !== 'exited') await shimOf(t).closeIO(req.container_id, req.exec_id);
       return {};
     }),
 
