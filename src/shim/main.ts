@@ -13,6 +13,7 @@ import { SHIM_VERSION, type Handshake } from './handshake.js';
 import { shimService } from './proto.js';
 import { shimImplementation } from './shim-server.js';
 import { Supervisor } from './supervisor.js';
+import { warmUp } from './warm-up.js';
 
 const { values } = parseArgs({
   options: {
@@ -83,6 +84,7 @@ if (values.pool) {
     else if (process.ppid !== parent) exit('warm-pool shim orphaned before use');
   }, 1000);
   timer.unref();
+  setImmediate(() => void warmUp(supervisor, values['runtime-binary']));
 }
 process.on('uncaughtException', (e) => log('uncaught', { err: e.stack ?? String(e) }));
 process.on('unhandledRejection', (e) => log('unhandled rejection', { err: String(e) }));
