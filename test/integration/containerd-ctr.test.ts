@@ -130,6 +130,12 @@ test('ctr c create --rootfs, c ls, c info (the spec as JSON); errors as containe
   const dup = await ctr(['c', 'create', '--rootfs', rootfs, 'c1', '/bin/true']);
   assert.equal(dup.code, 1);
   assert.match(dup.stderr, /ctr: container "c1": already exists/);
+  const badNs = await ctr(['c', 'ls'], { ns: 'bad ns!' });
+  assert.equal(badNs.code, 1);
+  assert.match(badNs.stderr, /ctr: invalid containerd-namespace: .*: invalid argument/);
+  const badRoot = await ctr(['c', 'create', '--rootfs', join(dir, 'no-such-dir'), 'c2', '/bin/true']);
+  assert.equal(badRoot.code, 1);
+  assert.match(badRoot.stderr, /ctr: invalid container\.spec\.root\.path: .*: invalid argument/);
   const missing = await ctr(['c', 'info', 'nope']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, new RegExp(`ctr: container "nope" in namespace "${NS}": not found`));
