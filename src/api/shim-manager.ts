@@ -72,7 +72,9 @@ export class ShimManager {
   async #takeWarm(): Promise<{ address: string; pid: number; version: string; client: ShimClient } | undefined> {
     while (this.#pool.length > 0) {
       const next = this.#pool.shift()!;
-      this.startPool();
+      // The refill's spawn blocks this event loop for a few ms (fork of a large process):
+      // let it happen while the taken shim works on its Create, not before it is asked to.
+      setTimeout(() => this.startPool(), 20).unref();
       const hello = await next.catch(() => undefined);
       if (hello) return hello;
     }
