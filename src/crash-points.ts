@@ -10,6 +10,7 @@ export const CRASH_POINTS = [
   'task.after-kill',
   'task.after-delete',
   'recovery.middle',
+  'compact.after-record',
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Config } from './config.js';
+import type { NatsExporter } from './fleet/exporter.js';
 import { EventLog } from './events/event-log.js';
 import type { Logger } from './log.js';
 import { Projector } from './projections/projector.js';
@@ -13,6 +14,7 @@ import { containerService } from './api/container-service.js';
 import { daemonService, VERSION } from './api/daemon-service.js';
 import { eventsService } from './api/events-service.js';
 import { historyService } from './api/history-service.js';
+import { archiveDirOf, logService } from './api/log-service.js';
 import { startApiServer, type ApiServer } from './api/grpc-server.js';
 import type { HandlerEnv } from './api/handler.js';
 import { Metrics } from './api/metrics.js';
@@ -26,6 +28,7 @@ export class Daemon {
   #ready = false;
   #stopped = false;
   #containerd: ContainerdServer | undefined;
+  #exporter: NatsExporter | undefined;
 
   private constructor(
     readonly config: Config,
@@ -59,6 +62,19 @@ export class Daemon {
     if (!broken) await recover({ log, projector, shims, logger: logger.child({ module: 'replay' }), budgetMs: config.recoveryBudgetMs });
     at['recovered'] = Math.round(performance.now());
     const daemon = new Daemon(config, logger, log, projector, shims, undefined, undefined);
+    if (config.exportNats.length > 0) {
+      // Loaded only when asked for: the NATS client is not part of every start-up.
+      const { NatsExporter } = await import('./fleet/exporter.js');
+      daemon.#exporter = await NatsExporter.start({
+        log,
+        node: config.nodeId,
+        nats: { servers: config.exportNats, tlsCa: config.natsTlsCa, tlsCert: config.natsTlsCert, tlsKey: config.natsTlsKey, creds: config.natsCreds, user: config.natsUser, pass: config.natsPass, token: config.natsToken },
+        stream: config.natsStream,
+        replicas: config.natsReplicas,
+        maxAgeS: config.natsMaxAgeS,
+        logger: logger.child({ module: 'export' }),
+      });
+    }
     const env: HandlerEnv = {
       logger: logger.child({ module: 'api' }),
       actorOf: () => `uid:${process.getuid?.() ?? 0}`,
@@ -71,14 +87,15 @@ export class Daemon {
       Containers: containerService({ env, projector, mutations, stateDir: config.state, defaultRuntime: config.runtime }),
       Tasks: taskService({ env, log, projector, mutations, shims }),
       Events: eventsService(env, log),
-      Daemon: daemonService(env, config, log, projector),
+      Daemon: daemonService(env, config, log, projector, () => daemon.#exporter?.status()),
       History: historyService(env, log),
+      Log: logService({ env, log, mutations, archiveDir: archiveDirOf(config.root) }),
     }, config.tlsAddress && config.tlsCert && config.tlsKey && config.tlsCa ? { address: config.tlsAddress, cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa } : undefined);
     if (config.containerdSocket) {
       daemon.#containerd = await startContainerdServer(config.containerdSocket, { env, log, projector, mutations, shims, stateDir: config.state, root: config.root });
     }
     if (config.metricsAddress) {
-      const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq);
+      const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq, () => daemon.#exporter?.status().lag);
       log.committed$.subscribe(() => metrics.appends.inc());
       daemon.metricsServer = await metrics.listen(config.metricsAddress);
     }
@@ -101,6 +118,8 @@ export class Daemon {
     if (!this.log.broken()) {
       await this.log.append([{ type: 'DaemonStopped', ns: '', id: '', actor: 'daemon', data: { reason } }]).catch((e: unknown) => this.logger.warn({ err: e }, 'could not record DaemonStopped'));
     }
+    // Export stops after its batch in flight (what is left goes on the next start).
+    await this.#exporter?.close();
     await this.projector.close();
     await this.log.close();
     this.logger.info({ reason }, 'stopped');

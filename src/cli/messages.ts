@@ -88,6 +88,8 @@ export interface InfoReply {
   defaultRuntime: string;
   headSeq: number;
   lastRecoveryJson: string;
+  /** Fleet export status as JSON ('' when export is off). */
+  exportJson?: string;
   containers: number;
   tasksRunning: number;
 }

@@ -189,6 +189,19 @@ export const LogRepaired = z.object({
 });
 export type LogRepaired = z.infer<typeof LogRepaired>;
 
+/** Appended by compaction: [fromSeq, toSeq] now lives in `archive` (and no longer in LevelDB). */
+export const LogCompacted = z.object({
+  fromSeq: z.number().int().positive(),
+  toSeq: z.number().int().positive(),
+  count: z.number().int().positive(),
+  archive: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string(),
+  /** The hash of event toSeq: the archive's end, which the kept chain continues from. */
+  lastHash: z.string(),
+});
+export type LogCompacted = z.infer<typeof LogCompacted>;
+
 /** The current `data` schema of every event type. */
 export const EVENT_DATA = {
   ContainerCreated,
@@ -219,6 +232,7 @@ export const EVENT_DATA = {
   RequestFailed,
   RequestDenied,
   LogRepaired,
+  LogCompacted,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

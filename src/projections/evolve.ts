@@ -233,6 +233,7 @@ export function apply(draft: State, e: Envelope): void {
     case 'RequestFailed':
     case 'RequestDenied':
     case 'LogRepaired':
+    case 'LogCompacted':
       return;
     default:
       assertNever(e);
