@@ -1,11 +1,14 @@
 // The few syscalls Node does not expose, through koffi (a maintained FFI with prebuilt
-// binaries, so nothing is compiled at install): prctl(PR_SET_CHILD_SUBREAPER) and waitid.
+// binaries, so nothing is compiled at install): prctl(PR_SET_CHILD_SUBREAPER), waitid and
+// pipe2 (Node makes socketpairs for a child's stdio; CRIU can hand over only a real pipe).
 import { constants } from 'node:os';
 import koffi from 'koffi';
 
 const libc = koffi.load('libc.so.6');
 const prctl = libc.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
 const waitid = libc.func('int waitid(int idtype, uint32_t id, _Out_ uint8_t *infop, int options)');
+const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
+const O_CLOEXEC = 0o2000000;
 
 const PR_SET_CHILD_SUBREAPER = 36;
 const P_ALL = 0;
@@ -58,4 +61,11 @@ export function peekNextExit(): Promise<ChildExit | undefined> {
 export function reap(pid: number): ChildExit | undefined {
   const info = Buffer.alloc(128);
   return waitid(P_PID, pid, info, WEXITED) === 0 ? decodeSiginfo(info) : undefined;
+}
+
+/** An anonymous pipe, both ends close-on-exec: [read end, write end]. */
+export function makePipe(): [number, number] {
+  const fds = new Int32Array(2);
+  if (pipe2(fds, O_CLOEXEC) !== 0) throw new Error('pipe2 failed');
+  return [fds[0]!, fds[1]!];
 }

@@ -1,7 +1,7 @@
 // The shim's model of what it hosts: containers (each with its init and execs), their exit
 // statuses until Delete, and the facts they produce. It checks every request against the
 // container's state before calling the runtime, so a bad call never reaches runc.
-import { closeSync, constants, openSync, statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChronicleError } from '../errors.js';
 import type { ChildExit } from './ffi.js';
@@ -10,6 +10,7 @@ import { OomWatcher } from './oom.js';
 import { Reaper } from './reaper.js';
 import { ProcessRuntime } from './runtime-process.js';
 import { RuncRuntime } from './runtime-runc.js';
+import { StdinCopy } from './stdin-copy.js';
 import type { Runtime, Stats } from './runtime.js';
 
 export type Status = 'created' | 'running' | 'paused' | 'stopped';
@@ -27,8 +28,8 @@ interface Proc {
   waiters: ((e: Exit) => void)[];
   stdout: string;
   stderr: string;
-  /** The shim's own writer on a stdin FIFO, held until CloseIO or the exit. */
-  stdinKeepAlive?: number | undefined;
+  /** The copy from the client's stdin FIFO into the process's stdin pipe. */
+  stdin?: StdinCopy | undefined;
 }
 
 interface Hosted extends Proc {
@@ -85,39 +86,21 @@ function openOut(path: string, field: string): number {
   }
 }
 
-/**
- * Opens a process's stdin. For a FIFO (containerd's clients make them), the shim first opens
- * its keep-alive writer read-write (never blocks, and lets the client's pending write-open
- * complete), then the child's read end, which does not block either since a writer exists.
- * The child gets a blocking fd; the process sees EOF once the client's writer and the
- * keep-alive are both closed (CloseIO).
- */
-function openIn(path: string): { fd: number; keepAlive: number | undefined } {
-  try {
-    if (!statSync(path, { throwIfNoEntry: false })?.isFIFO()) return { fd: openSync(path, 'r'), keepAlive: undefined };
-    const keepAlive = openSync(path, constants.O_RDWR);
-    try {
-      return { fd: openSync(path, constants.O_RDONLY), keepAlive };
-    } catch (e) {
-      closeSync(keepAlive);
-      throw e;
-    }
-  } catch (e) {
-    throw new ChronicleError('INVALID_ARGUMENT', `invalid stdin: cannot open ${path} for reading`, { field: 'stdin' }, { cause: e });
-  }
+function closeKeepAlive(p: Proc): void {
+  p.stdin?.closeKeepAlive();
 }
 
-function closeKeepAlive(p: Proc): void {
-  if (p.stdinKeepAlive === undefined) return;
-  closeSync(p.stdinKeepAlive);
-  p.stdinKeepAlive = undefined;
+function stopStdin(p: Proc): void {
+  p.stdin?.close();
+  p.stdin = undefined;
 }
 
 /** Opens stdin (optional), stdout and stderr; closes what it opened if one fails. */
-function openStdio(stdinPath: string, stdout: string, stderr: string): { fds: { stdin?: number; stdout: number; stderr: number }; keepAlive: number | undefined; close: () => void } {
+function openStdio(stdinPath: string, stdout: string, stderr: string): { fds: { stdin?: number; stdout: number; stderr: number }; stdin: StdinCopy | undefined; close: () => void } {
   const opened: number[] = [];
+  let input: StdinCopy | undefined;
   try {
-    const input = stdinPath ? openIn(stdinPath) : undefined;
+    input = stdinPath ? new StdinCopy(stdinPath) : undefined;
     if (input) opened.push(input.fd);
     const out = openOut(stdout, 'stdout');
     opened.push(out);
@@ -125,11 +108,13 @@ function openStdio(stdinPath: string, stdout: string, stderr: string): { fds: { 
     if (err !== out) opened.push(err);
     return {
       fds: { ...(input ? { stdin: input.fd } : {}), stdout: out, stderr: err },
-      keepAlive: input?.keepAlive,
+      stdin: input,
+      // The child ends: the runtime's child (runc) has passed them on by then.
       close: () => opened.forEach((fd) => closeSync(fd)),
     };
   } catch (e) {
     opened.forEach((fd) => closeSync(fd));
+    input?.close();
     throw e;
   }
 }
@@ -239,7 +224,7 @@ export class Supervisor {
     }
     proc.exit = e;
     proc.status = 'stopped';
-    closeKeepAlive(proc);
+    stopStdin(proc);
     this.facts.append({
       containerId: c.id,
       type: execId ? 'exec-exit' : 'exit',
@@ -261,7 +246,7 @@ export class Supervisor {
       throw new ChronicleError('INVALID_ARGUMENT', `invalid bundle: ${spec.bundle} is not a directory`, { field: 'bundle' });
     }
     const io = openStdio(spec.stdin, stdout, stderr);
-    const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, stdinKeepAlive: io.keepAlive, execs: new Map() };
+    const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, stdin: io.stdin, execs: new Map() };
     // Reserve the id while runc works, so a concurrent Create of the same id is refused.
     this.#hosted.set(spec.id, c);
     const since = Date.now();
@@ -273,7 +258,7 @@ export class Supervisor {
       return { pid: c.pid, stdout, stderr };
     } catch (e) {
       this.#hosted.delete(spec.id);
-      closeKeepAlive(c);
+      stopStdin(c);
       throw e;
     } finally {
       io.close();
@@ -331,7 +316,7 @@ export class Supervisor {
     const stdout = stdio.stdout || join(c.bundle, `exec-${execId}.stdout.log`);
     const stderr = stdio.stderr || join(c.bundle, `exec-${execId}.stderr.log`);
     const io = openStdio(stdio.stdin, stdout, stderr);
-    const x: Proc = { pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, stdinKeepAlive: io.keepAlive };
+    const x: Proc = { pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, stdin: io.stdin };
     c.execs.set(execId, x);
     const since = Date.now();
     try {
@@ -342,7 +327,7 @@ export class Supervisor {
       return { pid: x.pid, stdout, stderr };
     } catch (e) {
       c.execs.delete(execId);
-      closeKeepAlive(x);
+      stopStdin(x);
       throw e;
     } finally {
       io.close();
@@ -411,9 +396,9 @@ export class Supervisor {
     await c.runtime.delete(id, true).catch(() => undefined);
     for (const x of c.execs.values()) {
       if (x.status !== 'stopped') this.#byPid.delete(x.pid);
-      closeKeepAlive(x);
+      stopStdin(x);
     }
-    closeKeepAlive(c);
+    stopStdin(c);
     this.#hosted.delete(id);
     this.#oom.unwatch(id);
     this.facts.forget(id);
