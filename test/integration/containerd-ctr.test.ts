@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildBusyboxRootfs } from '../../src/demo/busybox-rootfs.js';
 import { entryPoint } from '../../src/entry-points.js';
-import { call, startDaemon, type RunningDaemon, type TaskMsg } from '../support/daemon.js';
+import { call, readEvents, startDaemon, type RunningDaemon, type TaskMsg } from '../support/daemon.js';
 import { waitFor } from '../support/shim-harness.js';
 
 const CTR = '/usr/bin/ctr';
@@ -64,7 +64,7 @@ async function tasks(): Promise<Map<string, [number, string]>> {
 }
 
 async function startFacade(): Promise<RunningDaemon> {
-  const next = await startDaemon({ dir, args: ['--containerd-socket', socket, '--shim-pool', '0'] });
+  const next = await startDaemon({ dir, args: ['--containerd-socket', socket, '--shim-pool', '2'] });
   daemons.push(next);
   return next;
 }
@@ -150,6 +150,16 @@ test('ctr run --rm: output through the FIFOs, exit code 3, nothing left', async 
   assert.match(r.stderr, /err/);
   assert.doesNotMatch(await ok(['c', 'ls']), /r1/);
   assert.equal((await tasks()).has('r1'), false);
+});
+
+test('shims are given back to the warm pool after their last Delete: sequential runs reuse them', async () => {
+  const ids = ['w1', 'w2', 'w3', 'w4', 'w5'];
+  for (const id of ids) assert.equal((await ctr(['run', '--rm', '--null-io', '--rootfs', rootfs, id, '/bin/true'])).code, 0);
+  const created = (await readEvents(d)).filter((e) => e.type === 'TaskCreated' && ids.includes(e.id));
+  assert.equal(created.length, ids.length);
+  const shimPids = new Set(created.map((e) => (JSON.parse(e.dataJson) as { shim: { pid: number } }).shim.pid));
+  // Without reuse each run would take a new shim; the pool holds two.
+  assert.ok(shimPids.size < ids.length, `${shimPids.size} shims for ${ids.length} runs`);
 });
 
 test('ctr run --rm: stdin through the FIFO; CloseIO ends it once the client is done', async () => {

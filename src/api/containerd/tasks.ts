@@ -207,7 +207,7 @@ export function tasksService(deps: FacadeDeps): UntypedServiceImplementation {
         const exitedAt = after?.exitedAt ?? exit.exitedAt;
         const shim = projector.state.shims[t.shim.address];
         // The shim exits once it hosts nothing more: stop following it.
-        if (shim && shim.containers.length <= 1) shims.forget(t.shim.address);
+        if (shim && shim.containers.length <= 1) shims.release(t.shim.address);
         return { facts: [{ type: 'TaskDeleted', ns: ctx.ns, id: c.id, actor: ctx.actor, data: { exitCode } }], reply: reply(exitCode, exitedAt) };
       }),
     ),
