@@ -35,6 +35,8 @@ const ConfigShape = z.object({
   tlsCert: AbsPath.optional(),
   tlsKey: AbsPath.optional(),
   tlsCa: AbsPath.optional(),
+  /** Optional second listener serving containerd 1.6's gRPC API (for unmodified `ctr`). */
+  containerdSocket: AbsPath.optional(),
   /** Identities (cert:CN or uid:N) confined to the namespaces listed; others are unlimited. */
   namespaceLimits: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
   /** Fleet export: NATS servers (nats://host:port) whose JetStream receives every committed event. */
@@ -126,6 +128,7 @@ const FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
+  'containerd-socket': { type: 'string' },
   'export-nats': { type: 'string' },
   'node-id': { type: 'string' },
   'nats-stream': { type: 'string' },
@@ -157,6 +160,7 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_TLS_CERT: 'tlsCert',
   CHRONICLE_TLS_KEY: 'tlsKey',
   CHRONICLE_TLS_CA: 'tlsCa',
+  CHRONICLE_CONTAINERD_SOCKET: 'containerdSocket',
   CHRONICLE_EXPORT_NATS: 'exportNats',
   CHRONICLE_NODE_ID: 'nodeId',
   CHRONICLE_NATS_STREAM: 'natsStream',
@@ -228,6 +232,7 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'tls-cert': 'tlsCert',
     'tls-key': 'tlsKey',
     'tls-ca': 'tlsCa',
+    'containerd-socket': 'containerdSocket',
     'export-nats': 'exportNats',
     'node-id': 'nodeId',
     'nats-stream': 'natsStream',

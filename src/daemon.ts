@@ -22,11 +22,13 @@ import { Mutations } from './api/mutation.js';
 import { ShimManager } from './api/shim-manager.js';
 import { checkpointService } from './api/checkpoint-service.js';
 import { taskService } from './api/task-service.js';
+import { startContainerdServer, type ContainerdServer } from './api/containerd/index.js';
 import { recover } from './replay/recover.js';
 
 export class Daemon {
   #ready = false;
   #stopped = false;
+  #containerd: ContainerdServer | undefined;
   #exporter: NatsExporter | undefined;
 
   private constructor(
@@ -91,6 +93,9 @@ export class Daemon {
       History: historyService(env, log),
       Log: logService({ env, log, mutations, archiveDir: archiveDirOf(config.root) }),
     }, config.tlsAddress && config.tlsCert && config.tlsKey && config.tlsCa ? { address: config.tlsAddress, cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa } : undefined);
+    if (config.containerdSocket) {
+      daemon.#containerd = await startContainerdServer(config.containerdSocket, { env, log, projector, mutations, shims, stateDir: config.state, root: config.root });
+    }
     if (config.metricsAddress) {
       const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq, () => daemon.#exporter?.status().lag);
       log.committed$.subscribe(() => metrics.appends.inc());
@@ -99,7 +104,7 @@ export class Daemon {
     daemon.#ready = true;
     shims.startPool();
     at['serving'] = Math.round(performance.now());
-    logger.info({ socket: config.socket, startupMs: at }, 'serving');
+    logger.info({ socket: config.socket, ...(config.containerdSocket ? { containerdSocket: config.containerdSocket } : {}), startupMs: at }, 'serving');
     return daemon;
   }
 
@@ -109,6 +114,7 @@ export class Daemon {
     this.#stopped = true;
     this.#ready = false;
     await this.api?.close();
+    await this.#containerd?.close();
     await this.shims.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     if (!this.log.broken()) {
