@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ChronicleError, invalidArgument } from './errors.js';
 import { DEFAULT_SNAPSHOT_EVERY } from './projections/snapshot-policy.js';
+import { isLoopback, parseHttpAddress } from './api/http-address.js';
 
 const AbsPath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
 
@@ -31,10 +32,17 @@ const ConfigShape = z.object({
   tlsCert: AbsPath.optional(),
   tlsKey: AbsPath.optional(),
   tlsCa: AbsPath.optional(),
+  /** Optional web UI and its JSON/SSE endpoints: "PORT" (loopback), "HOST:PORT" or "[IPV6]:PORT". */
+  httpAddress: z.string().refine((a) => parseHttpAddress(a) !== undefined, 'must be PORT, HOST:PORT or [IPV6]:PORT').optional(),
+  /** Bearer token the web endpoints require (mandatory when httpAddress is not loopback). Config file or env only: flags show in ps. */
+  httpToken: z.string().min(16, 'must be at least 16 characters').max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   /** Identities (cert:CN or uid:N) confined to the namespaces listed; others are unlimited. */
   namespaceLimits: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
 });
-export const Config = ConfigShape.refine((c) => !c.tlsAddress || (c.tlsCert && c.tlsKey && c.tlsCa), { path: ['tlsAddress'], message: 'needs tlsCert, tlsKey and tlsCa' });
+export const Config = ConfigShape.refine((c) => !c.tlsAddress || (c.tlsCert && c.tlsKey && c.tlsCa), { path: ['tlsAddress'], message: 'needs tlsCert, tlsKey and tlsCa' }).refine(
+  (c) => !c.httpAddress || c.httpToken !== undefined || isLoopback(parseHttpAddress(c.httpAddress)?.host ?? ''),
+  { path: ['httpToken'], message: 'is required when httpAddress is not a loopback address' },
+);
 export type Config = z.infer<typeof Config>;
 
 const FileConfig = ConfigShape.partial().strict();
@@ -96,6 +104,7 @@ const FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
+  http: { type: 'string' },
 } as const;
 
 const ENV: Record<string, keyof Config> = {
@@ -114,6 +123,8 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_TLS_CERT: 'tlsCert',
   CHRONICLE_TLS_KEY: 'tlsKey',
   CHRONICLE_TLS_CA: 'tlsCa',
+  CHRONICLE_HTTP: 'httpAddress',
+  CHRONICLE_HTTP_TOKEN: 'httpToken',
 };
 
 const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool']);
@@ -169,6 +180,7 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'tls-cert': 'tlsCert',
     'tls-key': 'tlsKey',
     'tls-ca': 'tlsCa',
+    http: 'httpAddress',
   };
   for (const [flag, key] of Object.entries(flagMap)) {
     const v = (flags as Record<string, string | undefined>)[flag];

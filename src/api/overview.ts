@@ -1,0 +1,109 @@
+// What the web timeline draws, computed with the projection itself (never a second state
+// machine): for each event, the status its container entered (a span starts there), a
+// checkpoint/restore/OOM marker, or a daemon rule. `overview` folds the whole history once;
+// `annotated` does the same for the events a live stream sends.
+import type { EventLog } from '../events/event-log.js';
+import type { Envelope } from '../events/schemas.js';
+import { subscribe, type EventFilter } from '../events/subscription.js';
+import { apply, fold, initialState, readHistory, stateAt, type ContainerView, type State } from '../projections/index.js';
+import { containerKey } from '../projections/state.js';
+import type { Mark, MarkCode, OverviewMessage, RowInfo, StatusCode } from './http-wire.js';
+
+function statusOf(c: ContainerView | undefined): StatusCode {
+  return c ? (c.task?.status ?? 'created') : 'deleted';
+}
+
+const MARKERS: Partial<Record<Envelope['type'], MarkCode>> = {
+  TaskCheckpointed: 'checkpoint',
+  TaskRestored: 'restore',
+  TaskOOM: 'oom',
+  DaemonStarted: 'started',
+  DaemonRecovered: 'recovered',
+  DaemonStopped: 'stopped',
+};
+
+/**
+ * What `e` draws, given its container before and after it: a marker for its type, else
+ * the status entered when the event changed it (a container that never existed draws nothing).
+ */
+export function markOf(e: Envelope, before: ContainerView | undefined, after: ContainerView | undefined): { code: MarkCode; exitCode: number | null } | undefined {
+  const marker = MARKERS[e.type];
+  if (marker) return { code: marker, exitCode: null };
+  if (!before && !after) return undefined;
+  const from = statusOf(before);
+  const to = statusOf(after);
+  // Deleted and created again in between folds counts as a new incarnation.
+  const reborn = before && after && before.createdAt !== after.createdAt;
+  const taskReborn = before?.task && after?.task && before.task.createdAt !== after.task.createdAt;
+  if (from === to && !reborn && !taskReborn) return undefined;
+  return { code: to, exitCode: to === 'exited' ? (after?.task?.exitCode ?? null) : null };
+}
+
+const isDaemonEvent = (e: Envelope): boolean => e.id === '' && e.ns === '';
+
+/** Every container ever seen and every mark, folding the history (archives included). */
+export async function overview(log: EventLog, signal?: AbortSignal): Promise<OverviewMessage> {
+  const head = log.head();
+  const rows: RowInfo[] = [];
+  const rowOf = new Map<string, number>();
+  const actorsOf: Set<string>[] = [];
+  const marks: Mark[] = [];
+  const state: State = fold(initialState(), []);
+  let firstTs = 0;
+  for await (const chunk of readHistory(log, 1, head.seq, signal)) {
+    for (const e of chunk) {
+      if (firstTs === 0) firstTs = e.ts;
+      const key = containerKey(e.ns, e.id);
+      const before = state.containers[key];
+      apply(state, e);
+      const after = state.containers[key];
+      if (isDaemonEvent(e)) {
+        const m = markOf(e, undefined, undefined);
+        if (m) marks.push([e.seq, e.ts, -1, m.code, null]);
+        continue;
+      }
+      let row = rowOf.get(key);
+      if (row === undefined) {
+        if (!after) continue; // a request about a container that never existed
+        row = rows.length;
+        rowOf.set(key, row);
+        rows.push({ ns: e.ns, id: e.id, labels: {}, actors: [] });
+        actorsOf.push(new Set());
+      }
+      if (after) rows[row]!.labels = after.labels;
+      actorsOf[row]!.add(e.actor);
+      const m = markOf(e, before, after);
+      if (m) marks.push([e.seq, e.ts, row, m.code, m.exitCode]);
+    }
+  }
+  rows.forEach((r, i) => (r.actors = [...actorsOf[i]!].sort()));
+  return { head: head.seq, headTs: head.ts, firstTs, rows, marks };
+}
+
+export interface Annotated {
+  event: Envelope;
+  mark: MarkCode | null;
+  exitCode: number | null;
+  labels?: Record<string, string>;
+}
+
+/** The events from `fromSeq` on (catch-up, then live with `follow`), each with what it draws. */
+export async function* annotated(log: EventLog, opts: { fromSeq: number; follow: boolean; filter?: EventFilter; signal?: AbortSignal }): AsyncGenerator<Annotated> {
+  const from = Math.max(1, opts.fromSeq);
+  // Unfiltered: the fold needs every event, and the filter applies to what is sent.
+  const state: State = fold(await stateAt(log, from - 1), []);
+  for await (const e of subscribe(log, { fromSeq: from, follow: opts.follow, ...(opts.signal ? { signal: opts.signal } : {}) })) {
+    const key = containerKey(e.ns, e.id);
+    const before = state.containers[key];
+    apply(state, e);
+    if (!matchesFilter(opts.filter, e)) continue;
+    const after = state.containers[key];
+    const m = isDaemonEvent(e) ? markOf(e, undefined, undefined) : markOf(e, before, after);
+    const labelled = after && (e.type === 'ContainerCreated' || e.type === 'ContainerUpdated');
+    yield { event: e, mark: m?.code ?? null, exitCode: m?.exitCode ?? null, ...(labelled ? { labels: after.labels } : {}) };
+  }
+}
+
+function matchesFilter(f: EventFilter | undefined, e: Envelope): boolean {
+  return !f || ((f.ns === undefined || e.ns === f.ns) && (f.id === undefined || e.id === f.id));
+}

@@ -1,0 +1,3 @@
+// The web timeline's entry point.
+const app = document.getElementById('app');
+if (app) app.textContent = 'chronicle';
