@@ -195,6 +195,7 @@ export class TimelineView {
     const ts = this.#cursorTs ?? this.model.headTs;
     const pct = Math.min(100, Math.max(0, this.#pct(ts)));
     this.#cursor.style.left = `${pct}%`;
+    this.#cursor.classList.toggle('flip', pct > 70);
     this.#cursor.setAttribute('aria-valuenow', String(this.#cursorSeq));
     this.#cursor.setAttribute('aria-valuemax', String(this.model.head));
     const text = `seq ${this.#cursorSeq} · ${formatTime(ts)}`;
