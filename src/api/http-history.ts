@@ -211,7 +211,7 @@ export function historyRoutes(log: EventLog, now: () => number = Date.now): Hist
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     try {
       for await (const a of stream) {
-        const wire: LiveEventWire = { event: eventWire(a.event), mark: a.mark, exitCode: a.exitCode, ...(a.labels ? { labels: a.labels } : {}) };
+        const wire: LiveEventWire = { event: eventWire(a.event), marks: a.marks, ...(a.labels ? { labels: a.labels } : {}) };
         if (!res.write(`id: ${a.event.seq}\nevent: event\ndata: ${JSON.stringify(wire)}\n\n`)) await drained(res, signal);
       }
       if (!follow) res.write('event: end\ndata: {}\n\n');

@@ -49,9 +49,8 @@ export interface EventWire {
 /** One Server-Sent Event of GET /api/events (`id:` is the seq; `event: event`). */
 export interface LiveEventWire {
   event: EventWire;
-  /** What the event draws on the timeline, if anything (computed with the projection). */
-  mark: MarkCode | null;
-  exitCode: number | null;
+  /** What the event draws on the timeline (computed with the projection): a marker or rule, a status entered, both or nothing. */
+  marks: { code: MarkCode; exitCode: number | null }[];
   /** The container's labels after ContainerCreated / ContainerUpdated. */
   labels?: Record<string, string>;
 }

@@ -22,21 +22,28 @@ const MARKERS: Partial<Record<Envelope['type'], MarkCode>> = {
   DaemonStopped: 'stopped',
 };
 
+/** A status entered, or a marker or rule, with the exit code of an 'exited'. */
+export interface Drawn {
+  code: MarkCode;
+  exitCode: number | null;
+}
+
 /**
- * What `e` draws, given its container before and after it: a marker for its type, else
- * the status entered when the event changed it (a container that never existed draws nothing).
+ * What `e` draws, given its container before and after it: a marker for its type (a
+ * restore is also a change of status), and the status entered when the event changed it.
+ * A container that never existed draws nothing.
  */
-export function markOf(e: Envelope, before: ContainerView | undefined, after: ContainerView | undefined): { code: MarkCode; exitCode: number | null } | undefined {
+export function marksOf(e: Envelope, before: ContainerView | undefined, after: ContainerView | undefined): Drawn[] {
   const marker = MARKERS[e.type];
-  if (marker) return { code: marker, exitCode: null };
-  if (!before && !after) return undefined;
+  const out: Drawn[] = marker ? [{ code: marker, exitCode: null }] : [];
+  if (!before && !after) return out;
   const from = statusOf(before);
   const to = statusOf(after);
   // Deleted and created again in between folds counts as a new incarnation.
   const reborn = before && after && before.createdAt !== after.createdAt;
   const taskReborn = before?.task && after?.task && before.task.createdAt !== after.task.createdAt;
-  if (from === to && !reborn && !taskReborn) return undefined;
-  return { code: to, exitCode: to === 'exited' ? (after?.task?.exitCode ?? null) : null };
+  if (from !== to || reborn || taskReborn) out.push({ code: to, exitCode: to === 'exited' ? (after?.task?.exitCode ?? null) : null });
+  return out;
 }
 
 const isDaemonEvent = (e: Envelope): boolean => e.id === '' && e.ns === '';
@@ -58,8 +65,7 @@ export async function overview(log: EventLog, signal?: AbortSignal): Promise<Ove
       apply(state, e);
       const after = state.containers[key];
       if (isDaemonEvent(e)) {
-        const m = markOf(e, undefined, undefined);
-        if (m) marks.push([e.seq, e.ts, -1, m.code, null]);
+        for (const m of marksOf(e, undefined, undefined)) marks.push([e.seq, e.ts, -1, m.code, null]);
         continue;
       }
       let row = rowOf.get(key);
@@ -72,8 +78,7 @@ export async function overview(log: EventLog, signal?: AbortSignal): Promise<Ove
       }
       if (after) rows[row]!.labels = after.labels;
       actorsOf[row]!.add(e.actor);
-      const m = markOf(e, before, after);
-      if (m) marks.push([e.seq, e.ts, row, m.code, m.exitCode]);
+      for (const m of marksOf(e, before, after)) marks.push([e.seq, e.ts, row, m.code, m.exitCode]);
     }
   }
   rows.forEach((r, i) => (r.actors = [...actorsOf[i]!].sort()));
@@ -82,8 +87,7 @@ export async function overview(log: EventLog, signal?: AbortSignal): Promise<Ove
 
 export interface Annotated {
   event: Envelope;
-  mark: MarkCode | null;
-  exitCode: number | null;
+  marks: Drawn[];
   labels?: Record<string, string>;
 }
 
@@ -98,9 +102,9 @@ export async function* annotated(log: EventLog, opts: { fromSeq: number; follow:
     apply(state, e);
     if (!matchesFilter(opts.filter, e)) continue;
     const after = state.containers[key];
-    const m = isDaemonEvent(e) ? markOf(e, undefined, undefined) : markOf(e, before, after);
+    const marks = isDaemonEvent(e) ? marksOf(e, undefined, undefined) : marksOf(e, before, after);
     const labelled = after && (e.type === 'ContainerCreated' || e.type === 'ContainerUpdated');
-    yield { event: e, mark: m?.code ?? null, exitCode: m?.exitCode ?? null, ...(labelled ? { labels: after.labels } : {}) };
+    yield { event: e, marks, ...(labelled ? { labels: after.labels } : {}) };
   }
 }
 

@@ -198,7 +198,7 @@ test('events: catch up from a seq, follow live, resume after Last-Event-ID', asy
     );
     const overview = (await getJson<OverviewMessage>(`${base}api/overview`)).body;
     assert.deepEqual(
-      all.filter((w) => w.mark !== null).map((w) => [w.event.seq, w.mark, w.mark === 'exited' ? w.exitCode : null]),
+      all.flatMap((w) => w.marks.map((m) => [w.event.seq, m.code, m.exitCode])),
       overview.marks.map((m) => [m[0], m[3], m[4]]),
       'the stream marks what the overview draws',
     );
@@ -218,7 +218,7 @@ test('events: catch up from a seq, follow live, resume after Last-Event-ID', asy
     const got = JSON.parse(next.value.data) as LiveEventWire;
     assert.equal(got.event.seq, events.length + 1);
     assert.equal(got.event.type, 'ContainerCreated');
-    assert.equal(got.mark, 'created');
+    assert.deepEqual(got.marks, [{ code: 'created', exitCode: null }]);
     assert.deepEqual(got.labels, { live: 'yes' });
     // Filtered by container: only c4's events.
     const onlyC4: string[] = [];

@@ -39,8 +39,11 @@ export async function* sse(url: string, opts: { headers?: Record<string, string>
   if (r.status !== 200 || !r.body) throw new Error(`event stream: HTTP ${r.status} ${await r.text()}`);
   const decoder = new TextDecoder();
   let buf = '';
-  for await (const chunk of r.body) {
-    buf += decoder.decode(chunk as Uint8Array, { stream: true });
+  const reader = r.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += decoder.decode(value, { stream: true });
     let end: number;
     while ((end = buf.indexOf('\n\n')) >= 0) {
       const block = buf.slice(0, end);

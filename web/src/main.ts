@@ -143,6 +143,7 @@ function request(): void {
     return;
   }
   inFlight = true;
+  document.documentElement.dataset['busy'] = 'true';
   const at = view.at;
   const t0 = performance.now();
   api
@@ -160,6 +161,8 @@ function request(): void {
       timeline.setCursor(at === undefined ? undefined : (dragTs ?? s.ts), s.seq);
       if (document.activeElement !== gotoInput) gotoInput.value = at ?? '';
       saveUrl();
+      // For tests and the bench: how many states have been drawn.
+      document.documentElement.dataset['states'] = String(Number(document.documentElement.dataset['states'] ?? 0) + 1);
       document.dispatchEvent(new CustomEvent('chronicle:state', { detail: { seq: s.seq, ms: performance.now() - t0 } }));
     })
     .catch(showError)
@@ -168,7 +171,7 @@ function request(): void {
       if (pending) {
         pending = false;
         request();
-      }
+      } else delete document.documentElement.dataset['busy'];
     });
 }
 

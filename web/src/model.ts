@@ -81,7 +81,7 @@ export class Model {
     let row = daemon ? undefined : this.byKey.get(keyOf(e.namespace, e.id));
     let changed = false;
     if (!daemon && !row) {
-      if (w.mark === null) return false; // a request about a container that never existed
+      if (w.marks.length === 0) return false; // a request about a container that never existed
       row = this.#addRow({ ns: e.namespace, id: e.id, labels: {}, actors: [] });
       changed = true;
     }
@@ -92,8 +92,8 @@ export class Model {
         changed = true;
       }
     }
-    if (w.mark !== null) {
-      this.#addMark(row, [e.seq, e.ts, row ? row.index : -1, w.mark, w.exitCode]);
+    for (const m of w.marks) {
+      this.#addMark(row, [e.seq, e.ts, row ? row.index : -1, m.code, m.exitCode]);
       changed = true;
     }
     return changed;
