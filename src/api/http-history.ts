@@ -8,12 +8,11 @@ import { ChronicleError, invalidArgument } from '../errors.js';
 import { verifyHistory } from '../events/compaction.js';
 import type { EventLog } from '../events/event-log.js';
 import { Id } from '../events/schemas.js';
-import { diffStates, stateAt, type Change, type State } from '../projections/index.js';
-import { containerMessage } from './container-service.js';
+import { diffStates, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
 import { toEventMessage } from './event-message.js';
 import { audit, timeline } from './history-queries.js';
 import type { AuditWire, ChangeWire, ContainerWire, DiffWire, EventWire, HeadWire, LiveEventWire, OverviewMessage, StateAtWire, TimelineWire, VerifyWire } from './http-wire.js';
-import { annotated, overview } from './overview.js';
+import { annotated, Overview } from './overview.js';
 import { parsePoint } from './point.js';
 
 const PointSpec = z.string().max(64, 'must be at most 64 characters');
@@ -63,7 +62,32 @@ function changeWire(c: Change): ChangeWire {
   return { namespace: c.ns, id: c.id, kind: c.kind, fromStatus: c.fromStatus, toStatus: c.toStatus, exitCode: c.exitCode ?? 0, detail: c.detail };
 }
 
-const containerWire = (c: Parameters<typeof containerMessage>[0]): ContainerWire => containerMessage(c) as unknown as ContainerWire;
+/** A container as the page shows it: chronicle.v1.Container without the spec (args, env, bundle). */
+function containerWire(c: ContainerView): ContainerWire {
+  const t = c.task;
+  return {
+    id: c.id,
+    namespace: c.ns,
+    runtime: c.runtime,
+    labels: c.labels,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    ...(t
+      ? {
+          task: {
+            status: t.status,
+            pid: t.pid,
+            exitCode: t.exitCode ?? 0,
+            exitSignal: t.exitSignal ?? '',
+            exitedAt: t.exitedAt ?? 0,
+            exitReason: t.exitReason ?? '',
+            startedAt: t.startedAt ?? 0,
+            restoredFrom: t.restoredFrom ?? '',
+          },
+        }
+      : {}),
+  };
+}
 const eventWire = (e: Parameters<typeof toEventMessage>[0]): EventWire => toEventMessage(e);
 
 /**
@@ -106,6 +130,8 @@ function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
 }
 
 export interface HistoryRoutes {
+  /** Folds the overview ahead of the first page load (in chunks: the event loop stays free). */
+  warm: (signal: AbortSignal) => Promise<unknown>;
   json: Readonly<Record<string, (params: URLSearchParams, signal: AbortSignal) => Promise<unknown>>>;
   /** GET /api/events: Server-Sent Events from `from` (or Last-Event-ID + 1). */
   events: (params: URLSearchParams, lastEventId: string | undefined, res: ServerResponse, signal: AbortSignal) => Promise<void>;
@@ -113,6 +139,7 @@ export interface HistoryRoutes {
 
 export function historyRoutes(log: EventLog, now: () => number = Date.now): HistoryRoutes {
   const cache = new StateCache(log);
+  const folded = new Overview(log);
 
   /** The seq a point names: a seq clamped to the head, or the last event at or before a time. */
   const resolve = async (spec: string, field: string, emptyMeans: 'head' | 'start' = 'head'): Promise<number> => {
@@ -137,7 +164,7 @@ export function historyRoutes(log: EventLog, now: () => number = Date.now): Hist
 
     '/api/overview': async (params, signal): Promise<OverviewMessage> => {
       query(Empty, params);
-      return overview(log, signal);
+      return folded.get(signal);
     },
 
     '/api/state-at': async (params): Promise<StateAtWire> => {
@@ -227,5 +254,5 @@ export function historyRoutes(log: EventLog, now: () => number = Date.now): Hist
     }
   };
 
-  return { json, events };
+  return { warm: (signal) => folded.get(signal), json, events };
 }

@@ -85,6 +85,16 @@ export class HttpServer {
     const routes = historyRoutes(opts.log);
     const tokenDigest = opts.token ? digest(opts.token) : undefined;
     const open = new Set<AbortController>();
+    // The first page load would fold the whole history: do it now, off the request path.
+    const warm = new AbortController();
+    open.add(warm);
+    routes.warm(warm.signal).then(
+      () => open.delete(warm),
+      (e: unknown) => {
+        open.delete(warm);
+        if (!warm.signal.aborted) opts.logger.warn({ err: e }, 'could not fold the timeline overview ahead of time');
+      },
+    );
     const server = createServer((req, res) => {
       const abort = new AbortController();
       open.add(abort);

@@ -55,25 +55,24 @@ export interface LiveEventWire {
   labels?: Record<string, string>;
 }
 
+/** A task as the page shows it (chronicle.v1.Task's status fields). */
 export interface TaskWire {
-  id: string;
-  namespace: string;
   status: string;
   pid: number;
   exitCode: number;
   exitSignal: string;
   exitedAt: number;
   exitReason: string;
-  shimAddress: string;
-  shimPid: number;
   startedAt: number;
+  /** The checkpoint it was restored from, or ''. */
+  restoredFrom: string;
 }
 
+/** A container as the page shows it: chronicle.v1.Container without its spec (args, env, bundle). */
 export interface ContainerWire {
   id: string;
   namespace: string;
   runtime: string;
-  args: string[];
   labels: Record<string, string>;
   createdAt: number;
   updatedAt: number;

@@ -48,41 +48,64 @@ export function marksOf(e: Envelope, before: ContainerView | undefined, after: C
 
 const isDaemonEvent = (e: Envelope): boolean => e.id === '' && e.ns === '';
 
-/** Every container ever seen and every mark, folding the history (archives included). */
-export async function overview(log: EventLog, signal?: AbortSignal): Promise<OverviewMessage> {
-  const head = log.head();
-  const rows: RowInfo[] = [];
-  const rowOf = new Map<string, number>();
-  const actorsOf: Set<string>[] = [];
-  const marks: Mark[] = [];
-  const state: State = fold(initialState(), []);
-  let firstTs = 0;
-  for await (const chunk of readHistory(log, 1, head.seq, signal)) {
-    for (const e of chunk) {
-      if (firstTs === 0) firstTs = e.ts;
-      const key = containerKey(e.ns, e.id);
-      const before = state.containers[key];
-      apply(state, e);
-      const after = state.containers[key];
-      if (isDaemonEvent(e)) {
-        for (const m of marksOf(e, undefined, undefined)) marks.push([e.seq, e.ts, -1, m.code, null]);
-        continue;
-      }
-      let row = rowOf.get(key);
-      if (row === undefined) {
-        if (!after) continue; // a request about a container that never existed
-        row = rows.length;
-        rowOf.set(key, row);
-        rows.push({ ns: e.ns, id: e.id, labels: {}, actors: [] });
-        actorsOf.push(new Set());
-      }
-      if (after) rows[row]!.labels = after.labels;
-      actorsOf[row]!.add(e.actor);
-      for (const m of marksOf(e, before, after)) marks.push([e.seq, e.ts, row, m.code, m.exitCode]);
-    }
+/**
+ * Every container ever seen and every mark, folding the history (archives included). The
+ * history before the head never changes, so the fold is kept and only the events appended
+ * since the previous call are folded into it; calls are serialised.
+ */
+export class Overview {
+  readonly #state: State = fold(initialState(), []);
+  readonly #rows: RowInfo[] = [];
+  readonly #rowOf = new Map<string, number>();
+  readonly #actorsOf: Set<string>[] = [];
+  readonly #marks: Mark[] = [];
+  #firstTs = 0;
+  #busy: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly log: EventLog) {}
+
+  /** The overview up to the current head. */
+  get(signal?: AbortSignal): Promise<OverviewMessage> {
+    const next = this.#busy.catch(() => undefined).then(() => this.#update(signal));
+    this.#busy = next;
+    return next;
   }
-  rows.forEach((r, i) => (r.actors = [...actorsOf[i]!].sort()));
-  return { head: head.seq, headTs: head.ts, firstTs, rows, marks };
+
+  async #update(signal?: AbortSignal): Promise<OverviewMessage> {
+    const head = this.log.head();
+    // Folded in place: an abort part-way leaves a consistent prefix (seq tells where).
+    if (head.seq > this.#state.seq) {
+      for await (const chunk of readHistory(this.log, this.#state.seq + 1, head.seq, signal)) for (const e of chunk) this.#fold(e);
+    }
+    const rows = this.#rows.map((r, i) => ({ ...r, actors: [...this.#actorsOf[i]!].sort() }));
+    const marks = this.#marks.slice();
+    const last = this.#state.seq === head.seq ? head : { seq: this.#state.seq, ts: this.#state.ts };
+    return { head: last.seq, headTs: last.ts, firstTs: this.#firstTs, rows, marks };
+  }
+
+  #fold(e: Envelope): void {
+    if (this.#firstTs === 0) this.#firstTs = e.ts;
+    const state = this.#state;
+    const key = containerKey(e.ns, e.id);
+    const before = state.containers[key];
+    apply(state, e);
+    const after = state.containers[key];
+    if (isDaemonEvent(e)) {
+      for (const m of marksOf(e, undefined, undefined)) this.#marks.push([e.seq, e.ts, -1, m.code, null]);
+      return;
+    }
+    let row = this.#rowOf.get(key);
+    if (row === undefined) {
+      if (!after) return; // a request about a container that never existed
+      row = this.#rows.length;
+      this.#rowOf.set(key, row);
+      this.#rows.push({ ns: e.ns, id: e.id, labels: {}, actors: [] });
+      this.#actorsOf.push(new Set());
+    }
+    if (after) this.#rows[row]!.labels = after.labels;
+    this.#actorsOf[row]!.add(e.actor);
+    for (const m of marksOf(e, before, after)) this.#marks.push([e.seq, e.ts, row, m.code, m.exitCode]);
+  }
 }
 
 export interface Annotated {

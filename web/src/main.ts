@@ -51,6 +51,8 @@ let haveShown = false;
 let targetSeq = 0;
 /** The time the cursor shows while dragging (else the time of the state shown). */
 let dragTs: number | undefined;
+/** The time of the state shown. */
+let lastTs = 0;
 
 const filterBar = new FilterBar(main, (f) => {
   view.filters = f;
@@ -123,10 +125,16 @@ let pending = false;
 
 /** Moves the cursor to a point (seq, time or duration, as the daemon's parsePoint reads it). */
 function moveTo(spec: string): void {
+  const same = spec === view.at && !pending;
   view.at = spec;
   if (/^\d+$/.test(spec)) targetSeq = Math.min(Number(spec), model.head);
   liveBtn.setAttribute('aria-pressed', 'false');
   if (dragTs !== undefined) timeline.setCursor(dragTs, targetSeq);
+  // A drag released where it last moved to (a click) needs no second state.
+  if (same && (inFlight || haveShown)) {
+    if (!inFlight) timeline.setCursor(dragTs ?? lastTs, shownSeq);
+    return;
+  }
   request();
 }
 
@@ -152,12 +160,12 @@ function request(): void {
       errorEl.hidden = true;
       const moved = s.seq !== shownSeq;
       shownSeq = s.seq;
+      lastTs = s.ts;
       haveShown = true;
       if (!pending) targetSeq = s.seq;
       table.show(s);
-      // The status filter and the row colours follow the cursor.
+      // The status filter follows the cursor (the spans do not change).
       if (moved && view.filters.state) applyFilters();
-      else if (moved) timeline.render();
       timeline.setCursor(at === undefined ? undefined : (dragTs ?? s.ts), s.seq);
       if (document.activeElement !== gotoInput) gotoInput.value = at ?? '';
       saveUrl();

@@ -143,7 +143,6 @@ export class TimelineView {
   }
 
   #rowHtml(row: Row, i: number): string {
-    const status = this.model.statusAt(row, this.#cursorSeq);
     let spans = '';
     for (const s of this.model.spans(row)) {
       const left = this.#pct(s.fromTs);
@@ -158,7 +157,7 @@ export class TimelineView {
     const selected = row.key === this.#selected;
     const labels = labelsText(row.labels);
     return (
-      `<div class="tl-row${selected ? ' selected' : ''}" role="listitem" data-key="${esc(row.key)}" data-status-now="${status ?? ''}" style="top:${i * ROW_HEIGHT}px">` +
+      `<div class="tl-row${selected ? ' selected' : ''}" role="listitem" data-key="${esc(row.key)}" style="top:${i * ROW_HEIGHT}px">` +
       `<button type="button" class="tl-name" data-key="${esc(row.key)}" aria-pressed="${selected}" title="${esc(`${row.key}${labels ? ` — ${labels}` : ''}`)}">` +
       `<span class="tl-ns">${esc(row.ns)}/</span>${esc(row.id)}</button>` +
       `<div class="tl-track">${spans}</div></div>`
