@@ -283,6 +283,16 @@ test('with a token: every API call needs it, on any interface', async () => {
   assert.ok(ok.body.seq >= 1);
   assert.equal(await getWithHost(`${url}api/head`, 'evil.example'), 401, 'the token, not the Host header, decides');
   assert.equal((await fetch(url)).status, 200, 'the page itself holds no data');
+  // A clean stop ends open event streams instead of waiting for them.
+  const abort = new AbortController();
+  const stream = sse(`${url}api/events?from=1`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+  assert.ok(!(await stream.next()).done);
+  const t0 = Date.now();
+  assert.equal(await t.stop('SIGTERM'), 0);
+  assert.ok(Date.now() - t0 < 10_000, 'stopped promptly');
+  const rest: unknown[] = [];
+  for await (const m of stream) rest.push(m);
+  abort.abort();
   await t.cleanup();
   rmSync(other, { recursive: true, force: true });
 });

@@ -385,6 +385,29 @@ test('keyboard only: search, open, close; readable in dark and light', opts, asy
   await page.close();
 });
 
+test('a daemon with a token: the page asks for it, or takes it from the URL fragment and forgets it there', opts, async () => {
+  const dir = tempDir('chr-webui-tok-');
+  const token = 'web-ui-test-token-0123456789';
+  const td = await startDaemon({ dir, args: ['--shim-pool', '0', '--http', '127.0.0.1:0'], env: { CHRONICLE_HTTP_TOKEN: token } });
+  started.push(td);
+  const url = await webUrl(td);
+  const page = await browser!.newPage();
+  await page.goto(url);
+  await page.waitForSelector('.token-form input[type="password"]');
+  assert.match((await page.textContent('.error')) ?? '', /UNAUTHENTICATED/);
+  await page.fill('.token-form input', token);
+  await page.press('.token-form input', 'Enter');
+  await page.waitForSelector('html[data-ready="true"]');
+  await page.close();
+  const fresh = await browser!.newContext();
+  const viaFragment = await fresh.newPage();
+  await viaFragment.goto(`${url}#token=${token}`);
+  await viaFragment.waitForSelector('html[data-ready="true"]');
+  assert.equal(new URL(viaFragment.url()).hash, '', 'the token leaves the address bar');
+  await viaFragment.waitForSelector('.conn.on'); // the event stream sends it too
+  await fresh.close();
+});
+
 test('checkpoint and restore events draw as markers on their row', opts, async () => {
   // A history written directly into a log: no checkpoint RPC on this branch yet.
   const dir = tempDir('chr-webui-cp-');
