@@ -88,6 +88,7 @@ before(async () => {
   await call(C, 'Delete', { id: 'c3' });
   await pause(40);
   await call(T, 'Pause', { id: 'd4' });
+  await call(C, 'Create', { id: 'n1', ...sleeper, labels: { tier: 'ops' } }, 'ops');
   events = (await readEvents(d)).map((e) => ({ ...e, seq: Number(e.seq) }));
   base = await webUrl(d);
   browser = await launchBrowser();
@@ -167,7 +168,7 @@ test('the rows and spans are the statuses StateAt gives at every seq, and the da
   assert.deepEqual(drawn, expected);
   assert.deepEqual(
     drawn.map((r) => r.key),
-    ['default/a1', 'default/b2', 'default/c3', 'default/d4'],
+    ['default/a1', 'default/b2', 'default/c3', 'default/d4', 'ops/n1'],
   );
   // Spans sit left to right in time.
   const lefts = await page.$$eval('.tl-row[data-key="default/a1"] .span', (els) => els.map((e) => e.getBoundingClientRect().left));
@@ -356,6 +357,18 @@ test('keyboard only: search, open, close; readable in dark and light', opts, asy
   await page.keyboard.press('Escape');
   await page.waitForSelector('.detail', { state: 'hidden' });
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-key')), 'default/a1', 'focus returns to the row');
+  // Namespace and actor filters, on the rows and the table alike.
+  await page.fill('#search', '');
+  await page.selectOption('select[name="ns"]', 'ops');
+  await page.waitForFunction(() => [...document.querySelectorAll('.tl-row')].map((r) => r.getAttribute('data-key')).join() === 'ops/n1');
+  assert.deepEqual(await page.$$eval('.state tbody tr[data-key]', (trs) => trs.map((tr) => tr.getAttribute('data-key'))), ['ops/n1']);
+  await page.selectOption('select[name="ns"]', '');
+  await page.selectOption('select[name="actor"]', 'shim');
+  const byShim = [...new Set(events.filter((e) => e.actor === 'shim' && e.id).map((e) => `${e.namespace}/${e.id}`))].sort();
+  assert.ok(byShim.length >= 2, 'exits are reported by shims');
+  await page.waitForFunction((want) => [...document.querySelectorAll('.tl-row')].map((r) => r.getAttribute('data-key')).join() === want, byShim.join());
+  assert.equal(new URL(page.url()).searchParams.get('actor'), 'shim');
+  await page.selectOption('select[name="actor"]', '');
   // Contrast of the text on the page background, in both schemes (WCAG AA: 4.5).
   const contrast = (pg: Page): Promise<number> =>
     pg.evaluate(() => {
