@@ -243,6 +243,30 @@ test('a cursor typed as a time or a seq, or dragged, shows exactly StateAt there
     assert.equal(await page.getAttribute('.tl-cursor', 'aria-valuenow'), String(want.seq));
   }
 
+  // Zoomed in (keys + and Ctrl+wheel), a drag still lands exactly on StateAt.
+  await page.focus('body');
+  await page.keyboard.press('+');
+  await page.keyboard.press('+');
+  assert.equal(await page.getAttribute('.timeline', 'data-zoomed'), 'true');
+  await page.mouse.move(axis.x + axis.width / 2, y + 40);
+  await page.keyboard.down('Control');
+  await page.mouse.wheel(0, -100);
+  await page.keyboard.up('Control');
+  {
+    const n = await states(page);
+    await page.mouse.move(axis.x + axis.width * 0.3, y);
+    await page.mouse.down();
+    await page.mouse.move(axis.x + axis.width * 0.6, y, { steps: 5 });
+    await page.mouse.up();
+    await settled(page, n);
+    const at = new URL(page.url()).searchParams.get('at')!;
+    const want = await stateAt(at);
+    assert.deepEqual((await tableLines(page)).lines, want.containers.map(line).sort(), `zoomed, table at ${at}`);
+  }
+  await page.screenshot({ path: artifactPath('zoomed.png'), fullPage: true });
+  await page.keyboard.press('0');
+  assert.equal(await page.getAttribute('.timeline', 'data-zoomed'), 'false');
+
   // The keyboard: Home, then one event at a time, then the next change, then End (live).
   await page.focus('.tl-cursor');
   let n = await states(page);
