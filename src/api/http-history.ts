@@ -8,7 +8,7 @@ import { ChronicleError, invalidArgument } from '../errors.js';
 import { verifyHistory } from '../events/compaction.js';
 import type { EventLog } from '../events/event-log.js';
 import { Id } from '../events/schemas.js';
-import { diffStates, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
+import { decodeSnapshot, diffStates, foldLog, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
 import { toEventMessage } from './event-message.js';
 import { audit, timeline } from './history-queries.js';
 import type { AuditWire, ChangeWire, ContainerWire, DiffWire, EventWire, HeadWire, LiveEventWire, OverviewMessage, StateAtWire, TimelineWire, VerifyWire } from './http-wire.js';
@@ -92,27 +92,63 @@ const eventWire = (e: Parameters<typeof toEventMessage>[0]): EventWire => toEven
 
 /**
  * States by seq, most recently used last. A state at a seq never changes (the fold copies),
- * so scrubbing back and forth over the timeline folds each point once.
+ * so scrubbing back and forth over the timeline folds each point once, and a new point
+ * folds forward from the nearest state already known between it and the snapshot before
+ * it (or from that snapshot, decoded once): a move near the last one folds a few events.
  */
 class StateCache {
   readonly #states = new Map<number, Promise<State>>();
+  /** The states of #states that are computed, by seq. */
+  readonly #done = new Map<number, State>();
+  readonly #snapshots = new Map<number, State>();
   constructor(
     private readonly log: EventLog,
-    private readonly size = 32,
+    private readonly size = 64,
   ) {}
 
   at(seq: number): Promise<State> {
-    const hit = this.#states.get(seq);
+    const target = Math.max(0, Math.min(seq, this.log.head().seq));
+    const hit = this.#states.get(target);
     if (hit) {
-      this.#states.delete(seq);
-      this.#states.set(seq, hit);
+      this.#states.delete(target);
+      this.#states.set(target, hit);
       return hit;
     }
-    const p = stateAt(this.log, seq);
-    p.catch(() => this.#states.delete(seq));
-    this.#states.set(seq, p);
-    if (this.#states.size > this.size) this.#states.delete(this.#states.keys().next().value!);
+    const p = this.#compute(target);
+    p.then(
+      (state) => this.#states.get(target) === p && this.#done.set(target, state),
+      () => this.#states.delete(target),
+    );
+    this.#states.set(target, p);
+    if (this.#states.size > this.size) {
+      const oldest = this.#states.keys().next().value!;
+      this.#states.delete(oldest);
+      this.#done.delete(oldest);
+    }
     return p;
+  }
+
+  async #compute(target: number): Promise<State> {
+    const log = this.log;
+    // Compacted history and a log without snapshots: as History answers it.
+    if (target < log.horizon) return stateAt(log, target);
+    const snap = await log.snapshotAtOrBefore(target);
+    if (!snap || snap.seq < log.horizon - 1) return stateAt(log, target);
+    let base: State | undefined;
+    for (const [s, state] of this.#done) if (s >= snap.seq && s <= target && (!base || s > base.seq)) base = state;
+    if (!base) {
+      base = this.#snapshots.get(snap.seq);
+      if (!base) {
+        try {
+          base = decodeSnapshot(snap.bytes);
+        } catch {
+          return stateAt(log, target); // a bad snapshot: History skips it, and so do we
+        }
+        this.#snapshots.set(snap.seq, base);
+        if (this.#snapshots.size > 8) this.#snapshots.delete(this.#snapshots.keys().next().value!);
+      }
+    }
+    return (await foldLog(log, base, target)).state;
   }
 }
 

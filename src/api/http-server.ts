@@ -148,12 +148,13 @@ export class HttpServer {
     return self;
   }
 
-  /** Ends every open stream and stops listening. */
+  /** Stops listening and ends every open stream (each ends its response); connections still open after a second are cut. */
   async close(): Promise<void> {
     for (const a of this.open) a.abort();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
-      this.server.closeAllConnections();
+      this.server.closeIdleConnections();
+      setTimeout(() => this.server.closeAllConnections(), 1000).unref();
     });
   }
 

@@ -25,7 +25,8 @@ after(async () => {
 });
 
 async function daemon(args: string[] = [], env: NodeJS.ProcessEnv = {}, ownDir = dir): Promise<RunningDaemon> {
-  const x = await startDaemon({ dir: ownDir, args: ['--shim-pool', '0', '--http', '127.0.0.1:0', ...args], env });
+  // Snapshots every 4 events: state-at folds from snapshots and from states it computed before.
+  const x = await startDaemon({ dir: ownDir, args: ['--shim-pool', '0', '--snapshot-interval', '4', '--http', '127.0.0.1:0', ...args], env });
   started.push(x);
   return x;
 }
@@ -63,7 +64,13 @@ before(async () => {
 
 /** Who exists and how their task stands, as the table shows it. */
 function summary(cs: readonly ContainerWire[]): string[] {
-  return cs.map((c) => `${c.namespace}/${c.id} ${JSON.stringify(c.labels)} ${c.task ? `${c.task.status}:${c.task.exitCode}` : '-'}`).sort();
+  return cs
+    .map((c) => {
+      const t = c.task;
+      const task = t ? [t.status, t.pid, t.exitCode, t.exitSignal, t.exitReason, Number(t.exitedAt), Number(t.startedAt)].join(':') : '-';
+      return `${c.namespace}/${c.id} ${c.runtime} ${JSON.stringify(c.labels)} ${Number(c.createdAt)} ${Number(c.updatedAt)} ${task}`;
+    })
+    .sort();
 }
 
 test('overview: one row per container, and the statuses it went through, in seq order', async () => {
@@ -98,6 +105,14 @@ test('overview: one row per container, and the statuses it went through, in seq 
 
 test('state-at every seq equals History.StateAt; with since it carries History.Diff', async () => {
   const H = d.client('History');
+  // In a shuffled order first (each point folds from the nearest state below it that is
+  // known, or from its snapshot), then in order (cached).
+  const shuffled = Array.from({ length: events.length + 1 }, (_, i) => i).sort(() => Math.random() - 0.5);
+  for (const seq of shuffled) {
+    const web = await getJson<StateAtWire>(`${base}api/state-at?at=${seq}`);
+    const grpc = await call<{ seq: number; containers: ContainerWire[] }>(H, 'StateAt', { at: String(seq) });
+    assert.deepEqual(summary(web.body.containers), summary(grpc.containers), `state at seq ${seq} (shuffled)`);
+  }
   for (let seq = 0; seq <= events.length; seq++) {
     const web = await getJson<StateAtWire>(`${base}api/state-at?at=${seq}`);
     const grpc = await call<{ seq: number; containers: ContainerWire[] }>(H, 'StateAt', { at: String(seq) });
@@ -283,6 +298,16 @@ test('with a token: every API call needs it, on any interface', async () => {
   assert.ok(ok.body.seq >= 1);
   assert.equal(await getWithHost(`${url}api/head`, 'evil.example'), 401, 'the token, not the Host header, decides');
   assert.equal((await fetch(url)).status, 200, 'the page itself holds no data');
+  // A clean stop ends open event streams instead of waiting for them.
+  const abort = new AbortController();
+  const stream = sse(`${url}api/events?from=1`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+  assert.ok(!(await stream.next()).done);
+  const t0 = Date.now();
+  assert.equal(await t.stop('SIGTERM'), 0);
+  assert.ok(Date.now() - t0 < 10_000, 'stopped promptly');
+  const rest: unknown[] = [];
+  for await (const m of stream) rest.push(m);
+  abort.abort();
   await t.cleanup();
   rmSync(other, { recursive: true, force: true });
 });

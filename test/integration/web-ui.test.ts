@@ -88,6 +88,7 @@ before(async () => {
   await call(C, 'Delete', { id: 'c3' });
   await pause(40);
   await call(T, 'Pause', { id: 'd4' });
+  await call(C, 'Create', { id: 'n1', ...sleeper, labels: { tier: 'ops' } }, 'ops');
   events = (await readEvents(d)).map((e) => ({ ...e, seq: Number(e.seq) }));
   base = await webUrl(d);
   browser = await launchBrowser();
@@ -167,7 +168,7 @@ test('the rows and spans are the statuses StateAt gives at every seq, and the da
   assert.deepEqual(drawn, expected);
   assert.deepEqual(
     drawn.map((r) => r.key),
-    ['default/a1', 'default/b2', 'default/c3', 'default/d4'],
+    ['default/a1', 'default/b2', 'default/c3', 'default/d4', 'ops/n1'],
   );
   // Spans sit left to right in time.
   const lefts = await page.$$eval('.tl-row[data-key="default/a1"] .span', (els) => els.map((e) => e.getBoundingClientRect().left));
@@ -241,6 +242,30 @@ test('a cursor typed as a time or a seq, or dragged, shows exactly StateAt there
     assert.deepEqual(got.lines, want.containers.map(line).sort(), `table at ${at}`);
     assert.equal(await page.getAttribute('.tl-cursor', 'aria-valuenow'), String(want.seq));
   }
+
+  // Zoomed in (keys + and Ctrl+wheel), a drag still lands exactly on StateAt.
+  await page.focus('body');
+  await page.keyboard.press('+');
+  await page.keyboard.press('+');
+  assert.equal(await page.getAttribute('.timeline', 'data-zoomed'), 'true');
+  await page.mouse.move(axis.x + axis.width / 2, y + 40);
+  await page.keyboard.down('Control');
+  await page.mouse.wheel(0, -100);
+  await page.keyboard.up('Control');
+  {
+    const n = await states(page);
+    await page.mouse.move(axis.x + axis.width * 0.3, y);
+    await page.mouse.down();
+    await page.mouse.move(axis.x + axis.width * 0.6, y, { steps: 5 });
+    await page.mouse.up();
+    await settled(page, n);
+    const at = new URL(page.url()).searchParams.get('at')!;
+    const want = await stateAt(at);
+    assert.deepEqual((await tableLines(page)).lines, want.containers.map(line).sort(), `zoomed, table at ${at}`);
+  }
+  await page.screenshot({ path: artifactPath('zoomed.png'), fullPage: true });
+  await page.keyboard.press('0');
+  assert.equal(await page.getAttribute('.timeline', 'data-zoomed'), 'false');
 
   // The keyboard: Home, then one event at a time, then the next change, then End (live).
   await page.focus('.tl-cursor');
@@ -356,6 +381,18 @@ test('keyboard only: search, open, close; readable in dark and light', opts, asy
   await page.keyboard.press('Escape');
   await page.waitForSelector('.detail', { state: 'hidden' });
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-key')), 'default/a1', 'focus returns to the row');
+  // Namespace and actor filters, on the rows and the table alike.
+  await page.fill('#search', '');
+  await page.selectOption('select[name="ns"]', 'ops');
+  await page.waitForFunction(() => [...document.querySelectorAll('.tl-row')].map((r) => r.getAttribute('data-key')).join() === 'ops/n1');
+  assert.deepEqual(await page.$$eval('.state tbody tr[data-key]', (trs) => trs.map((tr) => tr.getAttribute('data-key'))), ['ops/n1']);
+  await page.selectOption('select[name="ns"]', '');
+  await page.selectOption('select[name="actor"]', 'shim');
+  const byShim = [...new Set(events.filter((e) => e.actor === 'shim' && e.id).map((e) => `${e.namespace}/${e.id}`))].sort();
+  assert.ok(byShim.length >= 2, 'exits are reported by shims');
+  await page.waitForFunction((want) => [...document.querySelectorAll('.tl-row')].map((r) => r.getAttribute('data-key')).join() === want, byShim.join());
+  assert.equal(new URL(page.url()).searchParams.get('actor'), 'shim');
+  await page.selectOption('select[name="actor"]', '');
   // Contrast of the text on the page background, in both schemes (WCAG AA: 4.5).
   const contrast = (pg: Page): Promise<number> =>
     pg.evaluate(() => {
@@ -383,6 +420,29 @@ test('keyboard only: search, open, close; readable in dark and light', opts, asy
   assert.equal(await bg(page), 'rgb(13, 17, 23)');
   await page.click('.theme-btn');
   await page.close();
+});
+
+test('a daemon with a token: the page asks for it, or takes it from the URL fragment and forgets it there', opts, async () => {
+  const dir = tempDir('chr-webui-tok-');
+  const token = 'web-ui-test-token-0123456789';
+  const td = await startDaemon({ dir, args: ['--shim-pool', '0', '--http', '127.0.0.1:0'], env: { CHRONICLE_HTTP_TOKEN: token } });
+  started.push(td);
+  const url = await webUrl(td);
+  const page = await browser!.newPage();
+  await page.goto(url);
+  await page.waitForSelector('.token-form input[type="password"]');
+  assert.match((await page.textContent('.error')) ?? '', /UNAUTHENTICATED/);
+  await page.fill('.token-form input', token);
+  await page.press('.token-form input', 'Enter');
+  await page.waitForSelector('html[data-ready="true"]');
+  await page.close();
+  const fresh = await browser!.newContext();
+  const viaFragment = await fresh.newPage();
+  await viaFragment.goto(`${url}#token=${token}`);
+  await viaFragment.waitForSelector('html[data-ready="true"]');
+  assert.equal(new URL(viaFragment.url()).hash, '', 'the token leaves the address bar');
+  await viaFragment.waitForSelector('.conn.on'); // the event stream sends it too
+  await fresh.close();
 });
 
 test('checkpoint and restore events draw as markers on their row', opts, async () => {

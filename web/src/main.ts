@@ -33,7 +33,7 @@ app.innerHTML = `
     <details class="keys"><summary>Keys</summary><dl>
       <dt>/</dt><dd>search</dd><dt>g</dt><dd>type a cursor point</dd><dt>c</dt><dd>focus the cursor</dd>
       <dt>← →</dt><dd>previous / next change (on the cursor)</dd><dt>Shift+← →</dt><dd>previous / next event</dd>
-      <dt>Home End</dt><dd>start / follow the head</dd><dt>↑ ↓ Enter</dt><dd>containers; open one</dd><dt>Esc</dt><dd>close the detail</dd>
+      <dt>Home End</dt><dd>start / follow the head</dd><dt>+ − 0</dt><dd>zoom in / out / all (or Ctrl+wheel)</dd><dt>[ ]</dt><dd>pan a zoomed timeline</dd><dt>↑ ↓ Enter</dt><dd>containers; open one</dd><dt>Esc</dt><dd>close the detail</dd>
     </dl></details>
   </header>
   <main class="main"></main>
@@ -204,6 +204,12 @@ document.addEventListener('keydown', (e) => {
     '/': () => must<HTMLInputElement>(main, '#search').focus(),
     g: () => gotoInput.focus(),
     c: () => timeline.focusCursor(),
+    '+': () => timeline.zoom(0.5),
+    '=': () => timeline.zoom(0.5),
+    '-': () => timeline.zoom(2),
+    '0': () => timeline.zoom(0),
+    '[': () => timeline.pan(-0.25),
+    ']': () => timeline.pan(0.25),
   };
   const f = focus[e.key];
   if (f) {

@@ -38,6 +38,8 @@ export class TimelineView {
   #t0 = 0;
   #t1 = 1;
   #dragging = false;
+  /** The time range shown when zoomed in (undefined: the whole history). */
+  #zoom: { from: number; to: number } | undefined;
 
   constructor(
     parent: HTMLElement,
@@ -53,7 +55,7 @@ export class TimelineView {
       <div class="tl-overlay"><div class="tl-track-area">
         <div class="tl-rules"></div>
         <div class="tl-cursor" role="slider" tabindex="0" aria-label="Time cursor" aria-valuemin="0" aria-valuenow="0"
-          title="Drag, or use ←/→ (next change), Shift+←/→ (next event), Home/End"><span class="tl-cursor-label"></span></div>
+          title="Drag, or use ←/→ (next change), Shift+←/→ (next event), Home/End; + and − zoom"><span class="tl-cursor-label"></span></div>
       </div></div>
       <p class="legend" aria-hidden="true"><span><i class="s-created"></i>created</span><span><i class="s-running"></i>running</span>
         <span><i class="s-paused"></i>paused</span><span><i class="s-exited"></i>exited</span><span><i class="lg-deleted"></i>deleted</span>
@@ -67,6 +69,17 @@ export class TimelineView {
     this.#cursor = must(this.el, '.tl-cursor');
     this.#track = must(this.el, '.tl-track-area');
     this.#body.addEventListener('scroll', () => this.render(), { passive: true });
+    // Ctrl+wheel zooms around the pointer, Shift+wheel pans a zoomed view.
+    this.el.addEventListener(
+      'wheel',
+      (e) => {
+        if (e.ctrlKey) this.zoom(e.deltaY < 0 ? 0.8 : 1.25, this.#tsAt(e.clientX));
+        else if (e.shiftKey && this.#zoom) this.pan((e.deltaY || e.deltaX) > 0 ? 0.1 : -0.1);
+        else return;
+        e.preventDefault();
+      },
+      { passive: false },
+    );
     new ResizeObserver(() => this.render()).observe(this.#body);
     this.#wirePointer();
     this.#wireKeys();
@@ -113,12 +126,43 @@ export class TimelineView {
     this.#draw();
   }
 
-  #domain(): void {
+  #full(): [number, number] {
     const m = this.model;
     const t0 = m.firstTs || Date.now();
     const span = Math.max(m.headTs - t0, 1000);
-    this.#t0 = t0;
-    this.#t1 = t0 + span * 1.02; // a little room after the last event
+    return [t0, t0 + span * 1.02]; // a little room after the last event
+  }
+
+  #domain(): void {
+    [this.#t0, this.#t1] = this.#zoom ? [this.#zoom.from, this.#zoom.to] : this.#full();
+  }
+
+  /** Zooms by `factor` (< 1: in) around `at` (default: the cursor); 0 resets. */
+  zoom(factor: number, at?: number): void {
+    this.#domain();
+    const [f0, f1] = this.#full();
+    if (factor === 0) this.#zoom = undefined;
+    else {
+      const center = Math.min(this.#t1, Math.max(this.#t0, at ?? this.#cursorTs ?? this.model.headTs));
+      const span = Math.max(10, (this.#t1 - this.#t0) * factor);
+      if (span >= f1 - f0) this.#zoom = undefined;
+      else {
+        const from = Math.min(Math.max(f0, center - (center - this.#t0) * (span / (this.#t1 - this.#t0))), f1 - span);
+        this.#zoom = { from, to: from + span };
+      }
+    }
+    this.el.dataset['zoomed'] = this.#zoom ? 'true' : 'false';
+    this.#draw();
+  }
+
+  /** Moves a zoomed view by a fraction of its width. */
+  pan(fraction: number): void {
+    if (!this.#zoom) return;
+    const [f0, f1] = this.#full();
+    const span = this.#zoom.to - this.#zoom.from;
+    const from = Math.min(Math.max(f0, this.#zoom.from + span * fraction), f1 - span);
+    this.#zoom = { from, to: from + span };
+    this.#draw();
   }
 
   #pct(ts: number): number {
