@@ -63,10 +63,10 @@ export class ShimManager {
     }
   }
 
-  async #takeWarm(): Promise<{ address: string; pid: number; version: string } | undefined> {
+  async #takeWarm(deferRefill: boolean): Promise<{ address: string; pid: number; version: string } | undefined> {
     while (this.#pool.length > 0) {
       const next = this.#pool.shift()!;
-      this.startPool();
+      if (!deferRefill) this.startPool();
       const hello = await next.catch(() => undefined);
       if (hello) return hello;
     }
@@ -90,7 +90,12 @@ export class ShimManager {
    * The shim for a container: its group's shim if it has one and it serves, else a new one.
    * Returns the ShimReady fact to append with TaskCreated when it spawned one.
    */
-  async ensure(ctx: CallContext, c: ContainerView): Promise<{ address: string; pid: number; client: ShimClient; ready: Fact | undefined }> {
+  /**
+   * `deferRefill`: the caller refills the warm pool itself (startPool) once its runtime call
+   * is done. A restore does: a shim starting beside CRIU on two cores made restores ~1.5x
+   * slower (bench:checkpoint).
+   */
+  async ensure(ctx: CallContext, c: Pick<ContainerView, 'ns' | 'id' | 'labels'>, opts: { deferRefill?: boolean } = {}): Promise<{ address: string; pid: number; client: ShimClient; ready: Fact | undefined }> {
     const group = c.labels[SHIM_GROUP_LABEL];
     const key = group ? `group.${group}` : c.id;
     const address = addressFor({ stateDir: this.#deps.stateDir, ns: c.ns, id: key });
@@ -106,15 +111,15 @@ export class ShimManager {
     }
     let pending = this.#spawning.get(address);
     if (!pending) {
-      pending = this.#spawn(ctx, c.ns, key, address, group);
+      pending = this.#spawn(ctx, c.ns, key, address, group, opts.deferRefill ?? false);
       this.#spawning.set(address, pending);
       void pending.finally(() => this.#spawning.delete(address)).catch(() => undefined);
     }
     return pending;
   }
 
-  async #spawn(ctx: CallContext, ns: string, key: string, address: string, group: string | undefined): Promise<{ client: ShimClient; pid: number; ready: Fact | undefined; address: string }> {
-    const warm = group ? undefined : await this.#takeWarm();
+  async #spawn(ctx: CallContext, ns: string, key: string, address: string, group: string | undefined, deferRefill: boolean): Promise<{ client: ShimClient; pid: number; ready: Fact | undefined; address: string }> {
+    const warm = group ? undefined : await this.#takeWarm(deferRefill);
     if (warm) {
       // Already running: the log names its address before any container is given to it.
       await this.#deps.log.append([{ type: 'ShimSpawning', ns, id: key, actor: ctx.actor, req: ctx.req, data: { address: warm.address } }]);
