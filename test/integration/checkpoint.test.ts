@@ -162,8 +162,16 @@ test('a checkpoint stops the task; restored under a new id the counter carries o
   assert.ok(!existsSync(cp2.imagePath));
   assert.deepEqual((await call<{ checkpoints: Checkpoint[] }>(K, 'List', { id: 'count2' })).checkpoints, []);
   await assert.rejects(call(K, 'Restore', { checkpointId: 'count-2', id: 'x' }), (e: CallError) => e.code === 'NOT_FOUND');
+  // Without --id: back into the container it was taken of, once its exited task is deleted.
+  await assert.rejects(call(K, 'Restore', { checkpointId: 'count-1', id: '' }), (e: CallError) => e.code === 'TASK_STATE');
+  await call(d.client('Tasks'), 'Delete', { id: 'count' });
+  const { task: back } = await call<{ task: Task }>(K, 'Restore', { checkpointId: 'count-1', id: '' });
+  assert.equal(back.id, 'count');
+  await waitFor(() => numbers(back.stdout).length > numbers(t.stdout).indexOf(last) + 3, 30_000, 'the counter to count again');
+  const again = numbers(back.stdout);
+  assert.equal(again[again.indexOf(last) + 1], last + 1, 'it carries on in its own output file');
   await remove(d, 'count', 'count2');
-  await waitFor(() => !alive(r.pid) && !alive(r.shimPid), 20_000, 'the restored task and its shim to be gone');
+  await waitFor(() => !alive(r.pid) && !alive(r.shimPid) && !alive(back.pid), 20_000, 'the restored tasks and their shims to be gone');
 });
 
 test('--leave-running: the original keeps counting, and so does its restored copy', async () => {
