@@ -4,11 +4,14 @@
 // a whole gRPC call each: lock, decide, the shim's runc call, the image digest, the manifest
 // and the durable append (restore: digest check, a warm shim, the bundle, the append).
 // Medians of BENCH_N (default 10) rounds after one warm-up round; the rounds alternate.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { makeBundle } from '../test/support/busybox-bundle.js';
+import { makePipe } from '../src/shim/ffi.js';
 import { call, startDaemon, type RunningDaemon } from '../test/support/daemon.js';
 import { median, print } from './support/stats.js';
 
@@ -54,15 +57,30 @@ async function chronicleRound(d: RunningDaemon, dir: string, i: number): Promise
   return { checkpointMs, restoreMs, imageMb: c.bytes / (1 << 20) };
 }
 
-/** One timed runc call; stdio is /dev/null (a detached container would hold a pipe open). */
-function runc(root: string, args: string[]): number {
+/**
+ * One timed runc call. With `pipes`, its stdout/stderr (which a detached container keeps)
+ * are pipes read and drained here, as a shim's are: the dumped container's output is then a
+ * pipe that `runc restore` hands over, the same work CRIU does under chronicle.
+ */
+function runc(root: string, args: string[], pipes?: Readable[]): Promise<number> {
   const log = join(root, 'runc.log');
   mkdirSync(root, { recursive: true });
   const t0 = performance.now();
-  const r = spawnSync('runc', ['--root', root, '--log', log, ...args], { stdio: 'ignore' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`runc ${args.slice(0, 3).join(' ')} failed: ${readFileSync(log, 'utf8').slice(-500)}`);
-  return ms;
+  // Real pipes (node's 'pipe' is a socketpair, which CRIU cannot hand over).
+  const ends = pipes ? [makePipe(), makePipe()] : [];
+  const child = spawn('runc', ['--root', root, '--log', log, ...args], { stdio: ['ignore', ends[0]?.[1] ?? 'ignore', ends[1]?.[1] ?? 'ignore'] });
+  for (const [r, w] of ends) {
+    closeSync(w);
+    pipes!.push(new Socket({ fd: r, readable: true, writable: false }).resume());
+  }
+  // 'exit', not 'close': the container holds the pipes open.
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => {
+      const ms = performance.now() - t0;
+      if (code === 0) resolve(ms);
+      else reject(new Error(`runc ${args.slice(0, 3).join(' ')} failed: ${readFileSync(log, 'utf8').slice(-500)}`));
+    }),
+  );
 }
 
 /** The same dump and restore with runc alone, same CRIU, same options. */
@@ -72,20 +90,22 @@ async function runcRound(dir: string, i: number): Promise<Round> {
   const rid = `rdirect${i}`;
   const base = join(dir, 'direct', id);
   const bundle = makeBundle(base, { args: ARGS });
+  const pipes: Readable[] = [];
   try {
-    runc(root, ['run', '--detach', '--bundle', bundle, id]);
+    await runc(root, ['run', '--detach', '--bundle', bundle, id], pipes);
     await settle();
     const image = join(base, 'image');
     mkdirSync(join(base, 'work'), { recursive: true });
-    const checkpointMs = runc(root, ['--criu', CRIU, 'checkpoint', '--image-path', image, '--work-path', join(base, 'work'), '--tcp-established', id]);
+    const checkpointMs = await runc(root, ['--criu', CRIU, 'checkpoint', '--image-path', image, '--work-path', join(base, 'work'), '--tcp-established', id]);
     mkdirSync(join(base, 'rwork'), { recursive: true });
     const pidFile = join(base, 'restored.pid');
-    const restoreMs = runc(root, ['--criu', CRIU, 'restore', '--detach', '--image-path', image, '--work-path', join(base, 'rwork'), '--tcp-established', '--bundle', bundle, '--pid-file', pidFile, rid]);
+    const restoreMs = await runc(root, ['--criu', CRIU, 'restore', '--detach', '--image-path', image, '--work-path', join(base, 'rwork'), '--tcp-established', '--bundle', bundle, '--pid-file', pidFile, rid], pipes);
     if (!(Number(readFileSync(pidFile, 'utf8')) > 0)) throw new Error('runc restore wrote no pid');
     const du = spawnSync('du', ['-sb', image], { encoding: 'utf8' });
     return { checkpointMs, restoreMs, imageMb: Number(du.stdout.split('\t')[0]) / (1 << 20) };
   } finally {
     for (const x of [id, rid]) spawnSync('runc', ['--root', root, 'delete', '--force', x]);
+    for (const p of pipes) p.destroy();
   }
 }
 
