@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { entryPoint } from '../../src/entry-points.js';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
 import { call, readEvents, startDaemon, type CallError, type EventMsg, type RunningDaemon } from '../support/daemon.js';
 import { alive, waitFor } from '../support/shim-harness.js';
@@ -307,4 +308,27 @@ test('a corrupted image, or a restore CRIU fails: a clear error and nothing half
   await nothingOf(d, 'from-good');
   const events = await readEvents(d, head + 1);
   assert.deepEqual(events.map((e) => e.type).filter((x) => x.startsWith('Shim') || x.startsWith('Task') || x.startsWith('Container') || x === 'RequestFailed'), ['ShimSpawning', 'ShimLost', 'RequestFailed']);
+});
+
+test('the CLI: checkpoint, checkpoints, restore --id, checkpoint rm; exit codes', async () => {
+  const d = await daemon();
+  const cli = (...args: string[]) => spawnSync(process.execPath, [entryPoint('chronicle'), '--socket', d.socket, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const t = await startCounter(d, 'cli');
+  await waitFor(() => numbers(t.stdout).length >= 3, 30_000, 'the counter to count');
+  const cp = cli('checkpoint', '--leave-running', '--name', 'cli-1', 'cli');
+  assert.deepEqual([cp.status, cp.stdout], [0, 'cli-1\n'], cp.stderr);
+  const list = cli('--json', 'checkpoints', 'cli');
+  assert.equal(list.status, 0, list.stderr);
+  assert.deepEqual((JSON.parse(list.stdout) as Checkpoint[]).map((c) => [c.checkpointId, c.containerId, c.leftRunning]), [['cli-1', 'cli', true]]);
+  const table = cli('checkpoints');
+  assert.deepEqual(table.stdout.split('\n')[0]?.split(/\s+/), ['CHECKPOINT', 'CONTAINER', 'SIZE', 'TASK', 'PARENT', 'CREATED']);
+  const r = cli('--json', 'restore', '--id', 'cli-copy', 'cli-1');
+  assert.equal(r.status, 0, r.stderr);
+  const restored = JSON.parse(r.stdout) as Task;
+  assert.deepEqual([restored.id, restored.status, restored.restoredFrom], ['cli-copy', 'running', 'cli-1']);
+  assert.equal(cli('restore', 'cli-1').status, 1, 'cli still has its running task');
+  assert.equal(cli('checkpoint', 'rm', 'cli-1').status, 0);
+  assert.equal(cli('checkpoint', 'rm', 'cli-1').status, 1);
+  assert.equal(cli('checkpoint').status, 2, 'usage');
+  await remove(d, 'cli', 'cli-copy');
 });
