@@ -10,6 +10,7 @@ import { access, constants, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { onPath } from '../config.js';
+import { crashPoint } from '../crash-points.js';
 import { ChronicleError } from '../errors.js';
 import type { Fact } from '../events/schemas.js';
 import { decide } from '../projections/decide.js';
@@ -173,6 +174,7 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
           if (wroteBundle) await rm(bundle, { recursive: true, force: true });
           throw e;
         }
+        crashPoint('restore.after-restore');
         if (shim.ready) facts.push(shim.ready);
         facts.push(
           {
@@ -215,6 +217,7 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
           await rm(imagePath, { recursive: true, force: true });
           throw e;
         }
+        crashPoint('checkpoint.after-dump');
         const paused = t.status === 'paused';
         const parent = t.restoredFrom;
         await writeManifest(dir, {

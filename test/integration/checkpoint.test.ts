@@ -332,3 +332,39 @@ test('the CLI: checkpoint, checkpoints, restore --id, checkpoint rm; exit codes'
   assert.equal(cli('checkpoint').status, 2, 'usage');
   await remove(d, 'cli', 'cli-copy');
 });
+
+test('crashes: after the dump, before its fact (the task\'s exit still comes, the leftover image is replaced); after a restore, before its facts (the restored task is retired)', async () => {
+  const dir = tempDir();
+  let d = await startDaemon({ dir, args: ['--shim-pool', '0'], env: { CHRONICLE_CRASH_AT: 'checkpoint.after-dump' } });
+  started.push(d);
+  const t = await startCounter(d, 'cr');
+  await waitFor(() => numbers(t.stdout).length >= 3, 30_000, 'the counter to count');
+  await assert.rejects(call(d.client('Checkpoints'), 'Create', { id: 'cr', leaveRunning: false, name: 'cr-1' }));
+  await waitFor(() => d.child.signalCode !== null, 30_000, 'the daemon to crash after the dump');
+  started.splice(started.indexOf(d), 1);
+  d = await daemon(dir);
+  // The dump stopped the task: its shim reports the exit, which the log lacked.
+  await waitFor(async () => (await task(d, 'cr')).status === 'exited', 30_000, 'the exit after the restart');
+  const K = d.client('Checkpoints');
+  assert.deepEqual((await call<{ checkpoints: Checkpoint[] }>(K, 'List', { id: '' })).checkpoints, []);
+  assert.ok(existsSync(join(d.root, 'checkpoints', 'cr-1')), 'a leftover the log does not name');
+  await remove(d, 'cr');
+  const t2 = await startCounter(d, 'cr2');
+  await waitFor(() => numbers(t2.stdout).length >= 3, 30_000, 'the second counter to count');
+  const cp = await call<Checkpoint>(K, 'Create', { id: 'cr2', leaveRunning: true, name: 'cr-1' });
+  assert.equal(cp.containerId, 'cr2', 'the leftover was replaced');
+  await remove(d, 'cr2');
+  await d.stop('SIGTERM');
+  started.splice(started.indexOf(d), 1);
+
+  d = await startDaemon({ dir, args: ['--shim-pool', '0'], env: { CHRONICLE_CRASH_AT: 'restore.after-restore' } });
+  started.push(d);
+  await assert.rejects(call(d.client('Checkpoints'), 'Restore', { checkpointId: 'cr-1', id: 'cr-back' }));
+  await waitFor(() => d.child.signalCode !== null, 30_000, 'the daemon to crash after the restore');
+  started.splice(started.indexOf(d), 1);
+  const shims = shimsFor(d, 'cr-back');
+  assert.equal(shims.length, 1, 'the shim that restored it outlived the daemon');
+  d = await daemon(dir);
+  await assert.rejects(call(d.client('Containers'), 'Get', { id: 'cr-back' }), (e: CallError) => e.code === 'CONTAINER_NOT_FOUND');
+  await waitFor(() => shims.every((p) => !alive(p)) && !runcIds(d).includes('cr-back'), 20_000, 'the restored task and its shim to be retired');
+});
