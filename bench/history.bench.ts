@@ -1,6 +1,7 @@
 // npm run bench:history — time travel and audit over a 1,000,000-event log (snapshots every
-// 10,000 events, as the daemon takes them): StateAt by seq and by time, an audit of one
-// actor over the whole log, and the timeline of a container with 1,000 events. Prints
+// DEFAULT_SNAPSHOT_EVERY events, as the daemon takes them): StateAt by seq and by time, an audit of one
+// actor over the whole log, the timeline of a container with 1,000 events, then a compaction
+// of the first half and StateAt inside the archive it wrote. Prints
 // `name: value` lines; each figure is a median or a p99 of repeated runs in this process.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,8 +9,10 @@ import { join } from 'node:path';
 import { audit, timeline } from '../src/api/history-queries.js';
 import { EventLog } from '../src/events/event-log.js';
 import type { Fact } from '../src/events/schemas.js';
-import { stateAt, stateAtTime } from '../src/projections/index.js';
+import { compact, verifyHistory } from '../src/events/compaction.js';
+import { encodeSnapshot, stateAt, stateAtTime } from '../src/projections/index.js';
 import { writeHistory } from '../test/support/history.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../src/projections/snapshot-policy.js';
 import { median, percentile, print, timeIt } from './support/stats.js';
 
 const EVENTS = Number(process.env['BENCH_HISTORY_EVENTS'] ?? 1_000_000);
@@ -43,6 +46,7 @@ try {
 
     const bySeq: number[] = [];
     for (let k = 0; k < 200; k++) bySeq.push(await timeIt(() => stateAt(log, 1 + Math.floor(Math.random() * head.seq))));
+    print('snapshot_every', DEFAULT_SNAPSHOT_EVERY);
     print('state_at_seq_p99_ms', percentile(bySeq, 99), 2);
     print('state_at_seq_median_ms', median(bySeq), 2);
 
@@ -74,6 +78,26 @@ try {
     }
     print('timeline_ms', median(timelines), 1);
     print('timeline_events', entries);
+
+    // Retention: archive the first half, then time travel into the archive and across the cut.
+    const cut = Math.floor(head.seq / 2);
+    let archived: Awaited<ReturnType<typeof compact>> = undefined;
+    const compactMs = await timeIt(async () => {
+      archived = await compact(log, { beforeSeq: cut, dir: join(dir, 'archive'), snapshotAt: async (seq) => encodeSnapshot(await stateAt(log, seq)) });
+    });
+    const done = archived as Awaited<ReturnType<typeof compact>>;
+    print('compact_events', done?.count ?? 0);
+    print('compact_ms', compactMs, 0);
+    print('archive_mb', (done?.bytes ?? 0) / 1e6, 1);
+    const inArchive: number[] = [];
+    for (let k = 0; k < 100; k++) inArchive.push(await timeIt(() => stateAt(log, 1 + Math.floor(Math.random() * (cut - 1)))));
+    print('state_at_archived_p99_ms', percentile(inArchive, 99), 2);
+    print('state_at_archived_median_ms', median(inArchive), 2);
+    const verifyMs = await timeIt(async () => {
+      const v = await verifyHistory(log);
+      if (!v.ok) throw new Error(`verify after compaction failed at ${v.seq}: ${v.reason}`);
+    });
+    print('verify_after_compact_ms', verifyMs, 0);
   } finally {
     await log.close();
   }

@@ -212,6 +212,7 @@ async function main(): Promise<void> {
     print('append_64_ratio_to_64_ceiling', append64 / median(ceil64), 3);
     print('append_64_p99_ms', median(lat64), 2);
 
+    // The issue fixes this log's snapshot interval at 10,000 (the daemon's default is 5,000).
     const logPath = await buildLog(REPLAY_EVENTS, 10_000);
     const replay: number[] = [];
     const replayCeil: number[] = [];

@@ -21,7 +21,13 @@ const pinDirname = {
 // CommonJS dependencies inside an ESM bundle still call require().
 const banner = "import { createRequire as __chronicleRequire } from 'node:module'; const require = __chronicleRequire(import.meta.url);";
 
-const entries = { chronicled: 'dist/src/main.js', 'chronicle-shim': 'dist/src/shim/main.js', chronicle: 'dist/src/cli/main.js' };
+const entries = {
+  chronicled: 'dist/src/main.js',
+  'chronicle-shim': 'dist/src/shim/main.js',
+  chronicle: 'dist/src/cli/main.js',
+  // fleet export's worker thread (started by the daemon only when export is on)
+  'chronicle-export-worker': 'dist/src/fleet/export-worker.js',
+};
 await Promise.all(
   Object.entries(entries).map(([name, entry]) =>
     build({
@@ -32,8 +38,9 @@ await Promise.all(
       target: 'node20',
       format: 'esm',
       banner: { js: banner }, // the entry keeps its own #! line
-      // native addons (and the packages that load them or their workers from disk)
-      external: ['classic-level', 'koffi', 'msgpackr', 'pino'],
+      // native addons (and the packages that load them or their workers from disk); the NATS
+      // client only for fleet export and the fleet commands, so loaded from disk when used
+      external: ['classic-level', 'koffi', 'msgpackr', 'pino', '@nats-io/*'],
       plugins: [pinDirname],
       logLevel: 'warning',
       legalComments: 'none',

@@ -1,13 +1,17 @@
 // The daemon's configuration: defaults < config file < environment < flags, validated by
 // one zod schema (a bad value is an error naming the field). Paths must be absolute.
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ChronicleError, invalidArgument } from './errors.js';
+import { DEFAULT_SNAPSHOT_EVERY } from './projections/snapshot-policy.js';
+import { isLoopback, parseHttpAddress } from './api/http-address.js';
 
 const AbsPath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
+/** A node id is one NATS subject token: no dots, wildcards or spaces. */
+export const NodeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
 
 const ConfigShape = z.object({
   root: AbsPath,
@@ -32,10 +36,38 @@ const ConfigShape = z.object({
   tlsCert: AbsPath.optional(),
   tlsKey: AbsPath.optional(),
   tlsCa: AbsPath.optional(),
+  /** Optional second listener serving containerd 1.6's gRPC API (for unmodified `ctr`). */
+  containerdSocket: AbsPath.optional(),
+  /** Optional web UI and its JSON/SSE endpoints: "PORT" (loopback), "HOST:PORT" or "[IPV6]:PORT". */
+  httpAddress: z.string().refine((a) => parseHttpAddress(a) !== undefined, 'must be PORT, HOST:PORT or [IPV6]:PORT').optional(),
+  /** Bearer token the web endpoints require (mandatory when httpAddress is not loopback). Config file or env only: flags show in ps. */
+  httpToken: z.string().min(16, 'must be at least 16 characters').max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   /** Identities (cert:CN or uid:N) confined to the namespaces listed; others are unlimited. */
   namespaceLimits: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+  /** Fleet export: NATS servers (nats://host:port) whose JetStream receives every committed event. */
+  exportNats: z.array(z.string().regex(/^(nats|tls):\/\/[^\s,]+$|^[^\s,:/]+:\d+$/, 'must be nats://host:port, tls://host:port or host:port')).default([]),
+  /** This node's name in the fleet: a NATS subject token. */
+  nodeId: NodeId,
+  natsStream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or -'),
+  natsReplicas: z.number().int().min(1).max(5),
+  /** How long the stream keeps events, in seconds (0: for ever). */
+  natsMaxAgeS: z.number().int().nonnegative(),
+  natsTlsCa: AbsPath.optional(),
+  natsTlsCert: AbsPath.optional(),
+  natsTlsKey: AbsPath.optional(),
+  /** A NATS credentials file (JWT + nkey seed), or a user and password, or a token. */
+  natsCreds: AbsPath.optional(),
+  natsUser: z.string().min(1).optional(),
+  natsPass: z.string().min(1).optional(),
+  natsToken: z.string().min(1).optional(),
 });
-export const Config = ConfigShape.refine((c) => !c.tlsAddress || (c.tlsCert && c.tlsKey && c.tlsCa), { path: ['tlsAddress'], message: 'needs tlsCert, tlsKey and tlsCa' });
+export const Config = ConfigShape.refine((c) => !c.tlsAddress || (c.tlsCert && c.tlsKey && c.tlsCa), { path: ['tlsAddress'], message: 'needs tlsCert, tlsKey and tlsCa' }).refine(
+  (c) => !c.natsTlsCert === !c.natsTlsKey,
+  { path: ['natsTlsCert'], message: 'natsTlsCert and natsTlsKey go together' },
+).refine(
+  (c) => !c.httpAddress || c.httpToken !== undefined || isLoopback(parseHttpAddress(c.httpAddress)?.host ?? ''),
+  { path: ['httpToken'], message: 'is required when httpAddress is not a loopback address' },
+);
 export type Config = z.infer<typeof Config>;
 
 const FileConfig = ConfigShape.partial().strict();
@@ -72,12 +104,17 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     runtime: runc ? 'runc' : 'process',
     runtimeBinary: runc ?? 'runc',
     criu: '/opt/chronicle/criu/bin/criu',
-    snapshotInterval: 10_000,
+    snapshotInterval: DEFAULT_SNAPSHOT_EVERY,
     logLevel: 'info',
     probeTimeoutMs: 2_000,
     recoveryBudgetMs: 10_000,
     shimPool: 2,
     namespaceLimits: {},
+    exportNats: [],
+    nodeId: (hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node'),
+    natsStream: 'CHRONICLE',
+    natsReplicas: 1,
+    natsMaxAgeS: 0,
   };
 }
 
@@ -99,6 +136,20 @@ const FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
+  'containerd-socket': { type: 'string' },
+  'export-nats': { type: 'string' },
+  'node-id': { type: 'string' },
+  'nats-stream': { type: 'string' },
+  'nats-replicas': { type: 'string' },
+  'nats-max-age-s': { type: 'string' },
+  'nats-tls-ca': { type: 'string' },
+  'nats-tls-cert': { type: 'string' },
+  'nats-tls-key': { type: 'string' },
+  'nats-creds': { type: 'string' },
+  'nats-user': { type: 'string' },
+  'nats-pass': { type: 'string' },
+  'nats-token': { type: 'string' },
+  http: { type: 'string' },
 } as const;
 
 const ENV: Record<string, keyof Config> = {
@@ -118,11 +169,29 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_TLS_CERT: 'tlsCert',
   CHRONICLE_TLS_KEY: 'tlsKey',
   CHRONICLE_TLS_CA: 'tlsCa',
+  CHRONICLE_CONTAINERD_SOCKET: 'containerdSocket',
+  CHRONICLE_EXPORT_NATS: 'exportNats',
+  CHRONICLE_NODE_ID: 'nodeId',
+  CHRONICLE_NATS_STREAM: 'natsStream',
+  CHRONICLE_NATS_REPLICAS: 'natsReplicas',
+  CHRONICLE_NATS_MAX_AGE_S: 'natsMaxAgeS',
+  CHRONICLE_NATS_TLS_CA: 'natsTlsCa',
+  CHRONICLE_NATS_TLS_CERT: 'natsTlsCert',
+  CHRONICLE_NATS_TLS_KEY: 'natsTlsKey',
+  CHRONICLE_NATS_CREDS: 'natsCreds',
+  CHRONICLE_NATS_USER: 'natsUser',
+  CHRONICLE_NATS_PASS: 'natsPass',
+  CHRONICLE_NATS_TOKEN: 'natsToken',
+  CHRONICLE_HTTP: 'httpAddress',
+  CHRONICLE_HTTP_TOKEN: 'httpToken',
 };
 
-const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool']);
+const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool', 'natsReplicas', 'natsMaxAgeS']);
+/** Comma-separated lists on the command line and in the environment. */
+const LISTS = new Set<keyof Config>(['exportNats']);
 
 function coerce(key: keyof Config, v: string): unknown {
+  if (LISTS.has(key)) return v.split(',').map((x) => x.trim()).filter(Boolean);
   return NUMERIC.has(key) && /^\d+$/.test(v) ? Number(v) : v;
 }
 
@@ -174,6 +243,20 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'tls-cert': 'tlsCert',
     'tls-key': 'tlsKey',
     'tls-ca': 'tlsCa',
+    'containerd-socket': 'containerdSocket',
+    'export-nats': 'exportNats',
+    'node-id': 'nodeId',
+    'nats-stream': 'natsStream',
+    'nats-replicas': 'natsReplicas',
+    'nats-max-age-s': 'natsMaxAgeS',
+    'nats-tls-ca': 'natsTlsCa',
+    'nats-tls-cert': 'natsTlsCert',
+    'nats-tls-key': 'natsTlsKey',
+    'nats-creds': 'natsCreds',
+    'nats-user': 'natsUser',
+    'nats-pass': 'natsPass',
+    'nats-token': 'natsToken',
+    http: 'httpAddress',
   };
   for (const [flag, key] of Object.entries(flagMap)) {
     const v = (flags as Record<string, string | undefined>)[flag];

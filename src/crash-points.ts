@@ -12,6 +12,7 @@ export const CRASH_POINTS = [
   'checkpoint.after-dump',
   'restore.after-restore',
   'recovery.middle',
+  'compact.after-record',
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Config } from './config.js';
+import type { NatsExporter } from './fleet/exporter.js';
 import { EventLog } from './events/event-log.js';
 import type { Logger } from './log.js';
 import { Projector } from './projections/projector.js';
@@ -13,18 +14,23 @@ import { containerService } from './api/container-service.js';
 import { daemonService, VERSION } from './api/daemon-service.js';
 import { eventsService } from './api/events-service.js';
 import { historyService } from './api/history-service.js';
+import { archiveDirOf, logService } from './api/log-service.js';
 import { startApiServer, type ApiServer } from './api/grpc-server.js';
 import type { HandlerEnv } from './api/handler.js';
+import type { HttpServer } from './api/http-server.js';
 import { Metrics } from './api/metrics.js';
 import { Mutations } from './api/mutation.js';
 import { ShimManager } from './api/shim-manager.js';
 import { checkpointService } from './api/checkpoint-service.js';
 import { taskService } from './api/task-service.js';
+import { startContainerdServer, type ContainerdServer } from './api/containerd/index.js';
 import { recover } from './replay/recover.js';
 
 export class Daemon {
   #ready = false;
   #stopped = false;
+  #containerd: ContainerdServer | undefined;
+  #exporter: NatsExporter | undefined;
 
   private constructor(
     readonly config: Config,
@@ -35,6 +41,8 @@ export class Daemon {
     private api: ApiServer | undefined,
     private metricsServer: Server | undefined,
   ) {}
+
+  #web: HttpServer | undefined;
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
     // Milestones in ms since the process started, logged once serving: where start-up goes.
@@ -58,6 +66,19 @@ export class Daemon {
     if (!broken) await recover({ log, projector, shims, logger: logger.child({ module: 'replay' }), budgetMs: config.recoveryBudgetMs });
     at['recovered'] = Math.round(performance.now());
     const daemon = new Daemon(config, logger, log, projector, shims, undefined, undefined);
+    if (config.exportNats.length > 0) {
+      // Loaded only when asked for: the NATS client is not part of every start-up.
+      const { NatsExporter } = await import('./fleet/exporter.js');
+      daemon.#exporter = await NatsExporter.start({
+        log,
+        node: config.nodeId,
+        nats: { servers: config.exportNats, tlsCa: config.natsTlsCa, tlsCert: config.natsTlsCert, tlsKey: config.natsTlsKey, creds: config.natsCreds, user: config.natsUser, pass: config.natsPass, token: config.natsToken },
+        stream: config.natsStream,
+        replicas: config.natsReplicas,
+        maxAgeS: config.natsMaxAgeS,
+        logger: logger.child({ module: 'export' }),
+      });
+    }
     const env: HandlerEnv = {
       logger: logger.child({ module: 'api' }),
       actorOf: () => `uid:${process.getuid?.() ?? 0}`,
@@ -71,18 +92,27 @@ export class Daemon {
       Tasks: taskService({ env, log, projector, mutations, shims }),
       Checkpoints: checkpointService({ env, projector, mutations, shims, root: config.root, stateDir: config.state, criu: config.criu, runtimeBinary: config.runtimeBinary }),
       Events: eventsService(env, log),
-      Daemon: daemonService(env, config, log, projector),
+      Daemon: daemonService(env, config, log, projector, () => daemon.#exporter?.status()),
       History: historyService(env, log),
+      Log: logService({ env, log, mutations, archiveDir: archiveDirOf(config.root) }),
     }, config.tlsAddress && config.tlsCert && config.tlsKey && config.tlsCa ? { address: config.tlsAddress, cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa } : undefined);
+    if (config.containerdSocket) {
+      daemon.#containerd = await startContainerdServer(config.containerdSocket, { env, log, projector, mutations, shims, stateDir: config.state, root: config.root });
+    }
     if (config.metricsAddress) {
-      const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq);
+      const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq, () => daemon.#exporter?.status().lag);
       log.committed$.subscribe(() => metrics.appends.inc());
       daemon.metricsServer = await metrics.listen(config.metricsAddress);
+    }
+    if (config.httpAddress) {
+      // Imported only when asked for: a daemon without --http pays nothing for the web UI.
+      const { HttpServer } = await import('./api/http-server.js');
+      daemon.#web = await HttpServer.start({ address: config.httpAddress, token: config.httpToken, log, logger: logger.child({ module: 'web' }) });
     }
     daemon.#ready = true;
     shims.startPool();
     at['serving'] = Math.round(performance.now());
-    logger.info({ socket: config.socket, startupMs: at }, 'serving');
+    logger.info({ socket: config.socket, ...(config.containerdSocket ? { containerdSocket: config.containerdSocket } : {}), startupMs: at }, 'serving');
     return daemon;
   }
 
@@ -92,11 +122,15 @@ export class Daemon {
     this.#stopped = true;
     this.#ready = false;
     await this.api?.close();
+    await this.#containerd?.close();
+    await this.#web?.close();
     await this.shims.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     if (!this.log.broken()) {
       await this.log.append([{ type: 'DaemonStopped', ns: '', id: '', actor: 'daemon', data: { reason } }]).catch((e: unknown) => this.logger.warn({ err: e }, 'could not record DaemonStopped'));
     }
+    // Export stops after its batch in flight (what is left goes on the next start).
+    await this.#exporter?.close();
     await this.projector.close();
     await this.log.close();
     this.logger.info({ reason }, 'stopped');

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const UNBUNDLED = { chronicled: 'main.js', 'chronicle-shim': 'shim/main.js', chronicle: 'cli/main.js' } as const;
+const UNBUNDLED = { chronicled: 'main.js', 'chronicle-shim': 'shim/main.js', chronicle: 'cli/main.js', 'chronicle-export-worker': 'fleet/export-worker.js' } as const;
 export type EntryPoint = keyof typeof UNBUNDLED;
 
 export function entryPoint(name: EntryPoint): string {

@@ -95,18 +95,6 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
     return path;
   };
 
-  /**
-   * A restore takes a warm shim without refilling the pool (ensure's deferRefill): the new
-   * shim starts once the reply is out, so it neither slows CRIU nor the durable append.
-   */
-  const refillAfter = <T>(p: Promise<T>): Promise<T> => {
-    void p.then(
-      () => setTimeout(() => shims.startPool(), 10),
-      () => setTimeout(() => shims.startPool(), 10),
-    );
-    return p;
-  };
-
   const shimOf = (c: ContainerView) => {
     const t = c.task!;
     const client = shims.client(t.shim.address);
@@ -139,7 +127,7 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
           );
         }
         const facts: Fact[] = [];
-        let c: Pick<ContainerView, 'ns' | 'id' | 'labels' | 'runtime'> | undefined = d.container;
+        let c = d.container;
         let bundle: string;
         let wroteBundle = false;
         if (!c) {
@@ -148,9 +136,9 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
           const spec = { ...manifest.container, bundle };
           const created = decided(ctx, { type: 'CreateContainer', ns: ctx.ns, id: req.id, spec });
           facts.push(...created.facts);
-          c = { ns: ctx.ns, id: req.id, labels: spec.labels, runtime: spec.runtime };
+          c = { ns: ctx.ns, id: req.id, ...spec, rootfs: spec.rootfs ?? null, createdAt: 0, updatedAt: 0, task: null, checkpoints: [] };
         } else {
-          bundle = d.container!.bundle;
+          bundle = c.bundle;
           if (c.runtime !== 'runc') throw new ChronicleError('FAILED_PRECONDITION', `cannot restore into ${c.id}: it uses the ${c.runtime} runtime`, { id: c.id });
         }
         const config = join(bundle, 'config.json');
@@ -163,7 +151,7 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
         let restored;
         let shim;
         try {
-          shim = await shims.ensure(ctx, c, { deferRefill: true });
+          shim = await shims.ensure(ctx, c);
           restored = await shim.client.restore({ id: req.id, bundle, imagePath, workPath: join(deps.stateDir, 'criu', ctx.ns, req.id), criu, runcRoot: shims.runcRootFor(ctx.ns) });
         } catch (e) {
           // Nothing half-made stays: the shim spawned for this restore goes, so does the bundle.
@@ -285,6 +273,6 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
       ),
     ),
 
-    Restore: unary(env, 'checkpoints.Restore', (raw, ctx) => refillAfter(restore(raw, ctx))),
+    Restore: unary(env, 'checkpoints.Restore', (raw, ctx) => restore(raw, ctx)),
   };
 }

@@ -3,12 +3,13 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Config } from '../config.js';
 import type { EventLog } from '../events/event-log.js';
+import type { ExportStatus } from '../fleet/exporter.js';
 import type { Projector } from '../projections/projector.js';
 import { unary, type HandlerEnv } from './handler.js';
 
 export const VERSION = '0.1.0';
 
-export function daemonService(env: HandlerEnv, config: Config, log: EventLog, projector: Projector): UntypedServiceImplementation {
+export function daemonService(env: HandlerEnv, config: Config, log: EventLog, projector: Projector, exportStatus: () => ExportStatus | undefined = () => undefined): UntypedServiceImplementation {
   return {
     Info: unary(env, 'daemon.Info', async () => {
       const s = projector.state;
@@ -24,6 +25,7 @@ export function daemonService(env: HandlerEnv, config: Config, log: EventLog, pr
         lastRecoveryJson: s.daemon.recovered ? JSON.stringify(s.daemon.recovered) : '',
         containers: containers.length,
         tasksRunning: containers.filter((c) => c.task?.status === 'running').length,
+        exportJson: JSON.stringify(exportStatus() ?? null).replace(/^null$/, ''),
       };
     }),
   };

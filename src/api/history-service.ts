@@ -6,6 +6,7 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { z } from 'zod';
 import { ChronicleError } from '../errors.js';
+import { verifyHistory } from '../events/compaction.js';
 import type { EventLog } from '../events/event-log.js';
 import { Id } from '../events/schemas.js';
 import { diffStates, stateAt, type Change } from '../projections/index.js';
@@ -127,7 +128,7 @@ export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceIm
 
     Verify: unary(env, 'history.Verify', async (raw) => {
       const req = parseRequest(VerifyRequest, raw);
-      const r = await log.verify({ ...(req.fromSeq ? { fromSeq: req.fromSeq } : {}), ...(req.toSeq ? { toSeq: req.toSeq } : {}) });
+      const r = await verifyHistory(log, { ...(req.fromSeq ? { fromSeq: req.fromSeq } : {}), ...(req.toSeq ? { toSeq: req.toSeq } : {}) });
       return r.ok ? { ok: true, checked: r.checked, firstBadSeq: 0, reason: '' } : { ok: false, checked: r.checked, firstBadSeq: r.seq, reason: r.reason };
     }),
 

@@ -16,7 +16,19 @@ export class Metrics {
   readonly headSeq = new Gauge({ name: 'chronicle_log_head_seq', help: 'Seq of the last committed event', registers: [this.registry] });
   readonly tasks: Gauge;
 
-  constructor(tasksByState: () => Record<string, number>, head: () => number) {
+  readonly exportLag: Gauge;
+
+  constructor(tasksByState: () => Record<string, number>, head: () => number, exportLag: () => number | undefined = () => undefined) {
+    this.exportLag = new Gauge({
+      name: 'chronicle_export_lag_events',
+      help: 'Events committed locally and not yet acknowledged by the fleet stream (absent when export is off)',
+      registers: [this.registry],
+      collect: () => {
+        const lag = exportLag();
+        if (lag === undefined) this.exportLag.reset();
+        else this.exportLag.set(lag);
+      },
+    });
     this.tasks = new Gauge({
       name: 'chronicle_tasks',
       help: 'Tasks by state',

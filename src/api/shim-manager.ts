@@ -17,14 +17,6 @@ import { cleanUpLostShim } from './lost-shim-cleanup.js';
 
 export const SHIM_GROUP_LABEL = 'chronicle.io/shim-group';
 
-/** A warm shim, with a client that has already made one call (PID) to it. */
-interface Warm {
-  address: string;
-  pid: number;
-  version: string;
-  client: ShimClient;
-}
-
 interface Followed {
   ns: string;
   client: ShimClient;
@@ -54,8 +46,11 @@ export class ShimManager {
   /** One spawn at a time per address (a group shim is shared by several containers). */
   readonly #spawning = new Map<string, Promise<{ client: ShimClient; pid: number; ready: Fact | undefined; address: string }>>();
 
-  /** Warm shims, spawned ahead of need and not yet named in the log. */
-  readonly #pool: Promise<Warm>[] = [];
+  /** Warm shims, spawned ahead of need (or given back empty) and not named in the log. */
+  readonly #pool: Promise<{ address: string; pid: number; version: string; client: ShimClient }>[] = [];
+  /** Pool shims this daemon spawned (their orphan check watches this process): address -> hello. */
+  readonly #ownWarm = new Map<string, { pid: number; version: string }>();
+  #refill: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(deps: ShimManagerDeps) {
@@ -65,23 +60,29 @@ export class ShimManager {
   /** Fills the warm pool (call once the daemon serves). */
   startPool(): void {
     while (!this.#closed && this.#pool.length < (this.#deps.poolSize ?? 0)) {
-      const p = spawnShim({ stateDir: this.#deps.stateDir, ns: 'pool', id: `w${randomUUID().slice(0, 12)}`, runtimeBinary: this.#deps.runtimeBinary, runcRoot: this.runcRoot, pool: true });
-      // One PID() call now connects the channel and runs the shim's request path once, so
-      // the call that takes this shim does not pay for either (~20-50 ms on a busy machine).
-      const warm = p.then(async (hello): Promise<Warm> => {
+      // Connected and called once ahead of need: the channel's set-up and the shim's first
+      // (cold) call are then off the path of the Create that takes it (~15 ms measured).
+      const p = spawnShim({ stateDir: this.#deps.stateDir, ns: 'pool', id: `w${randomUUID().slice(0, 12)}`, runtimeBinary: this.#deps.runtimeBinary, runcRoot: this.runcRoot, pool: true }).then(async (hello) => {
+        this.#ownWarm.set(hello.address, { pid: hello.pid, version: hello.version });
         const client = new ShimClient(hello.address);
         await client.pid(this.#deps.probeTimeoutMs).catch(() => undefined);
         return { ...hello, client };
       });
-      warm.catch((e: unknown) => this.#deps.logger.warn({ err: String(e) }, 'warm shim failed'));
-      this.#pool.push(warm);
+      p.catch((e: unknown) => this.#deps.logger.warn({ err: String(e) }, 'warm shim failed'));
+      this.#pool.push(p);
     }
   }
 
-  async #takeWarm(deferRefill: boolean): Promise<Warm | undefined> {
+  async #takeWarm(): Promise<{ address: string; pid: number; version: string; client: ShimClient } | undefined> {
     while (this.#pool.length > 0) {
       const next = this.#pool.shift()!;
-      if (!deferRefill) this.startPool();
+      // Refilled a little later: a shim given back by a Delete meanwhile (release) refills
+      // the pool without a spawn (~250 ms of CPU each), and a spawn's fork blocks this event
+      // loop for a few ms, better not before the taken shim is asked to Create.
+      this.#refill ??= setTimeout(() => {
+        this.#refill = undefined;
+        this.startPool();
+      }, 250).unref();
       const hello = await next.catch(() => undefined);
       if (hello) return hello;
     }
@@ -105,12 +106,7 @@ export class ShimManager {
    * The shim for a container: its group's shim if it has one and it serves, else a new one.
    * Returns the ShimReady fact to append with TaskCreated when it spawned one.
    */
-  /**
-   * `deferRefill`: the caller refills the warm pool itself (startPool) once its runtime call
-   * is done. A restore does: a shim starting beside CRIU on two cores made restores ~1.5x
-   * slower (bench:checkpoint).
-   */
-  async ensure(ctx: CallContext, c: Pick<ContainerView, 'ns' | 'id' | 'labels'>, opts: { deferRefill?: boolean } = {}): Promise<{ address: string; pid: number; client: ShimClient; ready: Fact | undefined }> {
+  async ensure(ctx: CallContext, c: ContainerView): Promise<{ address: string; pid: number; client: ShimClient; ready: Fact | undefined }> {
     const group = c.labels[SHIM_GROUP_LABEL];
     const key = group ? `group.${group}` : c.id;
     const address = addressFor({ stateDir: this.#deps.stateDir, ns: c.ns, id: key });
@@ -126,15 +122,15 @@ export class ShimManager {
     }
     let pending = this.#spawning.get(address);
     if (!pending) {
-      pending = this.#spawn(ctx, c.ns, key, address, group, opts.deferRefill ?? false);
+      pending = this.#spawn(ctx, c.ns, key, address, group);
       this.#spawning.set(address, pending);
       void pending.finally(() => this.#spawning.delete(address)).catch(() => undefined);
     }
     return pending;
   }
 
-  async #spawn(ctx: CallContext, ns: string, key: string, address: string, group: string | undefined, deferRefill: boolean): Promise<{ client: ShimClient; pid: number; ready: Fact | undefined; address: string }> {
-    const warm = group ? undefined : await this.#takeWarm(deferRefill);
+  async #spawn(ctx: CallContext, ns: string, key: string, address: string, group: string | undefined): Promise<{ client: ShimClient; pid: number; ready: Fact | undefined; address: string }> {
+    const warm = group ? undefined : await this.#takeWarm();
     if (warm) {
       // Already running: the log names its address before any container is given to it.
       await this.#deps.log.append([{ type: 'ShimSpawning', ns, id: key, actor: ctx.actor, req: ctx.req, data: { address: warm.address } }]);
@@ -288,6 +284,28 @@ export class ShimManager {
     await this.#deps.log.append([{ type: 'ShimLost', ns: '', id: '', actor: 'recovery', data: { address, pid: shim?.pid ?? null, reason } }]);
   }
 
+  /**
+   * A shim that hosts nothing any more after a Delete: a pool shim of this daemon goes back
+   * to the pool while it has room (it stays connected); any other leaves (a pool shim is
+   * shut down, others exit by themselves).
+   */
+  release(address: string): void {
+    const f = this.#shims.get(address);
+    const own = this.#ownWarm.get(address);
+    if (!f) return;
+    f.abort.abort();
+    this.#shims.delete(address);
+    if (own && !this.#closed && this.#pool.length < (this.#deps.poolSize ?? 0)) {
+      this.#pool.push(Promise.resolve({ address, pid: own.pid, version: own.version, client: f.client }));
+      return;
+    }
+    this.#ownWarm.delete(address);
+    void f.client
+      .shutdown(false)
+      .catch(() => undefined)
+      .finally(() => f.client.close());
+  }
+
   /** Forgets a shim that exited after its last Delete. */
   forget(address: string): void {
     const f = this.#shims.get(address);
@@ -299,6 +317,7 @@ export class ShimManager {
   /** Stops following (shims keep running) and retires the warm shims nobody was given. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#refill);
     for (const address of [...this.#shims.keys()]) this.forget(address);
     const warm = await Promise.all(this.#pool.splice(0).map((p) => p.catch(() => undefined)));
     for (const w of warm) {

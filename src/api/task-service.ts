@@ -169,7 +169,7 @@ export function taskService(deps: TaskServiceDeps): UntypedServiceImplementation
         const exitCode = after?.status === 'exited' ? (after.exitCode ?? exit.exitCode) : exit.exitCode;
         const shim = projector.state.shims[t.shim.address];
         // The shim exits once it hosts nothing more: stop following it.
-        if (shim && shim.containers.length <= 1) shims.forget(t.shim.address);
+        if (shim && shim.containers.length <= 1) shims.release(t.shim.address);
         facts.push({ type: 'TaskDeleted', ns: ctx.ns, id: c.id, actor: ctx.actor, data: { exitCode } });
         return { facts, reply: { exitCode, exitedAt: after?.exitedAt ?? exit.exitedAt } };
       }),

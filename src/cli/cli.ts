@@ -32,6 +32,8 @@ const COMMANDS: Readonly<Record<string, Loader>> = {
   audit: async () => (await import('./commands/history.js')).audit,
   verify: async () => (await import('./commands/history.js')).verify,
   replay: async () => (await import('./commands/history.js')).replay,
+  log: async () => (await import('./commands/log.js')).log,
+  fleet: async () => (await import('./commands/fleet.js')).fleet,
 };
 
 const ALIASES: Readonly<Record<string, string>> = { ls: 'ps', list: 'ps', delete: 'rm', remove: 'rm', unpause: 'resume' };

@@ -108,6 +108,8 @@ export interface InfoReply {
   defaultRuntime: string;
   headSeq: number;
   lastRecoveryJson: string;
+  /** Fleet export status as JSON ('' when export is off). */
+  exportJson?: string;
   containers: number;
   tasksRunning: number;
 }

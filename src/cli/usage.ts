@@ -31,6 +31,10 @@ History (points: a seq, an RFC 3339 time, or 10m / 2h / 1d ago):
   audit     who did what, with what outcome and facts
   verify    check the hash chain; exit 1 if it is broken
   replay    step through events with the change each made: replay --from A --to B
+  log       retention: log compact --before POINT (archive older events); log archives
+
+Fleet (every node's events in NATS JetStream, read without a daemon; --nats URL, --stream S):
+  fleet     nodes | events [--node N] [--since P] [-f] | state --at P [--node N] | audit | verify [--node N]
 
 Global flags (also accepted after the command):
   --socket PATH         the daemon's socket (env CHRONICLE_SOCKET)
@@ -84,4 +88,17 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
     '  --failed  only calls that failed; --denied only refusals\n',
   verify: 'Usage: chronicle verify   (exit 1 when the chain is broken)\n',
   replay: 'Usage: chronicle replay [--from P] [--to P] [--step]   (--step waits for Enter between events)\n',
+  fleet:
+    'Usage: chronicle fleet SUBCOMMAND [--nats URL[,URL]] [--stream NAME] [--nats-creds F | --nats-user U --nats-pass P | --nats-token T] [--nats-tls-ca F]\n\n' +
+    '  nodes                                   each node: events in the stream, head, exported seq, lag, last seen\n' +
+    '  events [--node N] [--since SEQ|TIME] [-f] [--filter ns=|id=|type=]...   every node\'s events (SEQ: per node)\n' +
+    '  state --at TIME|SEQ [--node N]          each node\'s containers at that point (SEQ needs --node)\n' +
+    '  audit [--node N] [--actor A] [--op OP] [--failed|--denied] [--since P] [--until P]\n' +
+    '  verify [--node N]                       no gap, no duplicate, hash chain intact, from the stream alone (exit 1 if not)\n\n' +
+    '  --nats defaults to $CHRONICLE_NATS or nats://127.0.0.1:4222; --stream to $CHRONICLE_NATS_STREAM or CHRONICLE\n',
+  log:
+    'Usage: chronicle log compact --before SEQ|TIME|DURATION\n       chronicle log archives\n\n' +
+    '  compact   moves the events before the point into an archive file under ROOT/archive that\n' +
+    '            still verifies; state --at an earlier point is answered from it\n' +
+    '  archives  lists the archive files and the first seq the log itself holds\n',
 };

@@ -4,9 +4,11 @@
 // a log with a broken link refuses appends (CHAIN_BROKEN, naming the seq) until repaired.
 import { ClassicLevel } from 'classic-level';
 import { Observable, Subject } from 'rxjs';
+import { crashPoint } from '../crash-points.js';
 import { ChronicleError, invalidArgument } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { decodeEvent, decodeEventOrThrow, unpack, ZERO_HASH } from './codec.js';
+import { ArchiveEntry, ArchiveReader } from './archive.js';
+import { decodeEvent, decodeEventOrThrow, pack, unpack, ZERO_HASH } from './codec.js';
 import { ChainChecker, type ChainFault } from './hash-chain.js';
 import { GroupWriter, type Head } from './group-writer.js';
 import {
@@ -16,10 +18,12 @@ import {
   byActorRange,
   logKey,
   logRange,
+  META_ARCHIVES,
   META_BYACTOR_FROM,
   META_FORMAT,
   META_HEAD,
   PREFIX,
+  parseByIdKey,
   parseLogKey,
   parseSnapKey,
   prefixEnd,
@@ -82,6 +86,8 @@ export class EventLog implements AsyncDisposable {
   #closed = false;
   /** The first seq the actor index covers (a log written before it had none). */
   #byActorFrom = 1;
+  /** What compaction moved out to archive files, oldest first; the log keeps seqs after them. */
+  #archives: ArchiveEntry[] = [];
 
   /** Durable events, in seq order, as they are committed. */
   readonly committed$: Observable<Envelope> = this.#bus.asObservable();
@@ -107,9 +113,13 @@ export class EventLog implements AsyncDisposable {
     await db.open();
     try {
       await checkFormat(db);
-      const { head, fault } = await checkTail(db, opts.tailCheck ?? 1000);
+      const archives = await readArchives(db);
+      const { head, fault } = await checkTail(db, opts.tailCheck ?? 1000, anchorOf(archives));
       const log = new EventLog(db, head, fault, opts);
+      log.#archives = archives;
       log.#byActorFrom = await indexedFrom(db, META_BYACTOR_FROM, head.seq + 1);
+      // A compaction that stopped between recording its archive and deleting what it holds.
+      if (archives.length > 0 && (await log.#storedFirstSeq()) < log.horizon) await log.#dropBefore(log.horizon);
       if (fault) log.#log.error({ seq: fault.seq, reason: fault.reason }, 'event log chain is broken');
       return log;
     } catch (e) {
@@ -122,6 +132,17 @@ export class EventLog implements AsyncDisposable {
   head(): HeadInfo {
     const h = this.#writer.head;
     return { seq: h.seq, hash: h.hash.toString('hex'), ts: h.ts };
+  }
+
+  /** The first seq the log itself holds: everything before it is in the archives. */
+  get horizon(): number {
+    const last = this.#archives.at(-1);
+    return last ? last.toSeq + 1 : 1;
+  }
+
+  /** The archive files compaction wrote, oldest first. */
+  archives(): readonly ArchiveEntry[] {
+    return this.#archives;
   }
 
   /** The first bad seq found on open or by verify(), if any. */
@@ -141,7 +162,7 @@ export class EventLog implements AsyncDisposable {
   /** Events in seq order, in chunks of at most 1000 reads; optionally one container's. */
   async *read(opts: ReadOptions = {}): AsyncGenerator<Envelope> {
     this.#assertOpen();
-    const fromSeq = Math.max(1, opts.fromSeq ?? 1);
+    const fromSeq = Math.max(this.horizon, opts.fromSeq ?? 1);
     const toSeq = opts.toSeq ?? Number.MAX_SAFE_INTEGER;
     const limit = opts.limit ?? Infinity;
     if (fromSeq > toSeq || limit <= 0) return;
@@ -163,7 +184,7 @@ export class EventLog implements AsyncDisposable {
    */
   async *readChunks(opts: Omit<ReadOptions, 'id'> = {}): AsyncGenerator<Envelope[]> {
     this.#assertOpen();
-    const fromSeq = Math.max(1, opts.fromSeq ?? 1);
+    const fromSeq = Math.max(this.horizon, opts.fromSeq ?? 1);
     const toSeq = opts.toSeq ?? Number.MAX_SAFE_INTEGER;
     const limit = opts.limit ?? Infinity;
     if (fromSeq > toSeq || limit <= 0) return;
@@ -249,6 +270,7 @@ export class EventLog implements AsyncDisposable {
   async *readRequestsByActor(actor: string, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<Envelope> {
     this.#assertOpen();
     const isTheirs = (e: Envelope): boolean => e.actor === actor && (e.type === 'RequestCompleted' || e.type === 'RequestFailed' || e.type === 'RequestDenied');
+    fromSeq = Math.max(fromSeq, this.horizon);
     if (fromSeq < this.#byActorFrom) {
       for await (const chunk of this.readChunks({ fromSeq, toSeq: Math.min(toSeq, this.#byActorFrom - 1), ...(signal ? { signal } : {}) })) {
         for (const e of chunk) if (isTheirs(e)) yield e;
@@ -281,8 +303,8 @@ export class EventLog implements AsyncDisposable {
     this.#assertOpen();
     const out: Envelope[] = [];
     // Most calls append a few facts: look back 4 records, then further only while they match.
-    for (let from = seq - 1, window = 4; from >= 1 && out.length < max; window *= 2) {
-      const seqs = Array.from({ length: Math.min(window, from) }, (_, i) => from - i);
+    for (let from = seq - 1, window = 4; from >= this.horizon && out.length < max; window *= 2) {
+      const seqs = Array.from({ length: Math.min(window, from - this.horizon + 1) }, (_, i) => from - i);
       const values = await this.#db.getMany(seqs.map(logKey));
       for (let i = 0; i < seqs.length; i++) {
         const value = values[i];
@@ -305,6 +327,10 @@ export class EventLog implements AsyncDisposable {
   /** The first seq still stored (1, or later after compaction); head+1 when empty. */
   async firstSeq(): Promise<number> {
     this.#assertOpen();
+    return Math.max(this.horizon, await this.#storedFirstSeq());
+  }
+
+  async #storedFirstSeq(): Promise<number> {
     const keys = await this.#db.keys({ gte: PREFIX.log, lt: prefixEnd(PREFIX.log), limit: 1 }).all();
     const k = keys[0];
     return k ? parseLogKey(k) : this.head().seq + 1;
@@ -316,14 +342,36 @@ export class EventLog implements AsyncDisposable {
     const head = this.head();
     if (head.seq === 0) return 0;
     if (ts >= head.ts) return head.seq;
-    let lo = (await this.firstSeq()) - 1; // invariant: ts(lo) <= ts (lo may be a virtual 0)
+    const first = await this.firstSeq();
+    let lo = first - 1; // invariant: ts(lo) <= ts (lo may be a virtual 0, or archived)
     let hi = head.seq; // invariant: ts(hi) > ts
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
       if ((await this.#tsOf(mid)) <= ts) lo = mid;
       else hi = mid;
     }
-    return lo;
+    // Before the first record kept: the answer is in the archives (or 0, before them all).
+    return lo === first - 1 && this.#archives.length > 0 ? this.#archivedSeqAtTime(ts) : lo;
+  }
+
+  /** seqAtTime within the archives: the newest archive starting at or before `ts`, scanned. */
+  async #archivedSeqAtTime(ts: number): Promise<number> {
+    const a = this.#archives.findLast((x) => x.firstTs <= ts);
+    if (!a) return 0;
+    if (ts >= a.lastTs) return a.toSeq;
+    const reader = await ArchiveReader.open(a.path);
+    try {
+      let seq = a.fromSeq - 1;
+      for await (const chunk of reader.events(a.fromSeq, a.toSeq)) {
+        for (const e of chunk) {
+          if (e.ts > ts) return seq;
+          seq = e.seq;
+        }
+      }
+      return seq;
+    } finally {
+      await reader.close();
+    }
   }
 
   async #tsOf(seq: number): Promise<number> {
@@ -371,6 +419,9 @@ export class EventLog implements AsyncDisposable {
   /** The hash and ts of the record before `seq` (what the chain at `seq` must follow). */
   async #chainStart(seq: number): Promise<{ hash: Buffer; ts: number }> {
     if (seq <= 1) return { hash: ZERO_HASH, ts: 0 };
+    const archived = this.#archives.at(-1);
+    // The first record kept after a compaction follows the last archived one.
+    if (archived && seq === archived.toSeq + 1) return { hash: Buffer.from(archived.lastHash, 'hex'), ts: archived.lastTs };
     const value = await this.#db.get(logKey(seq - 1));
     if (value === undefined) {
       // Compacted away: the record's own prev is the anchor (the archive verifies the rest).
@@ -418,9 +469,78 @@ export class EventLog implements AsyncDisposable {
     return { repaired: true, fromSeq: found.seq, toSeq, moved: moved.count, asidePrefix: moved.prefix, ...(event ? { event } : {}) };
   }
 
+  /** The stored records over [fromSeq, toSeq] as they are (body + hash), for archiving. */
+  async *storedValues(fromSeq: number, toSeq: number): AsyncGenerator<Buffer[]> {
+    this.#assertOpen();
+    const it = this.#db.values({ ...logRange(fromSeq, toSeq), highWaterMarkBytes: CHUNK_BYTES });
+    try {
+      for (let values = await it.nextv(CHUNK); values.length > 0; values = await it.nextv(CHUNK)) yield values;
+    } finally {
+      await it.close();
+    }
+  }
+
+  /**
+   * Records that `entry`'s archive now holds [horizon, entry.toSeq] (durably, first), then
+   * deletes those records, their index entries and the snapshots before entry.toSeq from
+   * LevelDB. A crash in between is finished on the next open. The head always stays.
+   */
+  async commitArchive(entry: ArchiveEntry): Promise<void> {
+    this.#assertOpen();
+    if (entry.fromSeq !== this.horizon) throw new ChronicleError('FAILED_PRECONDITION', `an archive must start at the log's first seq ${this.horizon}, not ${entry.fromSeq}`);
+    if (entry.toSeq >= this.head().seq) throw new ChronicleError('FAILED_PRECONDITION', `an archive must end before the head (${this.head().seq})`);
+    const archives = [...this.#archives, ArchiveEntry.parse(entry)];
+    await this.#db.put(META_ARCHIVES, pack(archives), { sync: true });
+    this.#archives = archives;
+    crashPoint('compact.after-record');
+    await this.#dropBefore(this.horizon);
+  }
+
+  /** Deletes what lies before `seq` (records, index entries, older snapshots), in batches. */
+  async #dropBefore(seq: number): Promise<void> {
+    const BATCH = 10_000;
+    let batch = this.#db.batch();
+    const flush = async (force = false): Promise<void> => {
+      if (batch.length < BATCH && !(force && batch.length > 0)) return;
+      await batch.write();
+      batch = this.#db.batch();
+    };
+    for await (const key of this.#db.keys({ gte: PREFIX.log, lt: logKey(seq) })) {
+      batch.del(key);
+      await flush();
+    }
+    for await (const key of this.#db.keys({ gte: PREFIX.byid, lt: prefixEnd(PREFIX.byid) })) {
+      if (parseByIdKey(key).seq < seq) batch.del(key);
+      await flush();
+    }
+    for await (const key of this.#db.keys({ gte: PREFIX.byactor, lt: prefixEnd(PREFIX.byactor) })) {
+      if (Number(key.readBigUInt64BE(key.length - 8)) < seq) batch.del(key);
+      await flush();
+    }
+    // The snapshot at seq - 1 is where time travel after the cut starts: keep it.
+    for await (const key of this.#db.keys({ gte: PREFIX.snap, lt: snapKey(seq - 1) })) {
+      batch.del(key);
+      await flush();
+    }
+    await flush(true);
+    await this.#db.compactRange(PREFIX.log, logKey(seq));
+  }
+
   async putSnapshot(seq: number, bytes: Buffer): Promise<void> {
     this.#assertOpen();
     await this.#db.put(snapKey(seq), bytes);
+  }
+
+  /** The seqs of the snapshots taken over [fromSeq, toSeq]. */
+  async snapshotSeqs(fromSeq: number, toSeq: number): Promise<number[]> {
+    this.#assertOpen();
+    return (await this.#db.keys({ gte: snapKey(fromSeq), lte: snapKey(toSeq) }).all()).map(parseSnapKey);
+  }
+
+  /** The snapshots taken over [fromSeq, toSeq], one at a time, in seq order. */
+  async *snapshots(fromSeq: number, toSeq: number): AsyncGenerator<{ seq: number; bytes: Buffer }> {
+    this.#assertOpen();
+    for await (const [key, bytes] of this.#db.iterator({ gte: snapKey(fromSeq), lte: snapKey(toSeq) })) yield { seq: parseSnapKey(key), bytes };
   }
 
   /** The newest snapshot taken at or before `seq`. */
@@ -491,15 +611,16 @@ async function checkFormat(db: ClassicLevel<Buffer, Buffer>): Promise<void> {
 }
 
 /** Verifies the last `count` records against meta/head; finds the last good head. */
-async function checkTail(db: ClassicLevel<Buffer, Buffer>, count: number): Promise<{ head: Head; fault: ChainFault | undefined }> {
+async function checkTail(db: ClassicLevel<Buffer, Buffer>, count: number, archived?: Head): Promise<{ head: Head; fault: ChainFault | undefined }> {
   const rawHead = await db.get(META_HEAD);
   const lastKeys = await db.keys({ gte: PREFIX.log, lt: prefixEnd(PREFIX.log), reverse: true, limit: 1 }).all();
   const lastKey = lastKeys[0];
   if (rawHead === undefined && lastKey === undefined) return { head: { seq: 0, hash: ZERO_HASH, ts: 0 }, fault: undefined };
   const storedSeq = rawHead ? decodeHead(rawHead).seq : parseLogKey(lastKey!);
-  const fromSeq = Math.max(1, storedSeq - count + 1);
+  const fromSeq = Math.max(archived ? archived.seq + 1 : 1, storedSeq - count + 1);
   let anchor: Head = { seq: 0, hash: ZERO_HASH, ts: 0 };
-  if (fromSeq > 1) {
+  if (archived && fromSeq === archived.seq + 1) anchor = archived;
+  else if (fromSeq > 1) {
     const before = await db.get(logKey(fromSeq - 1));
     if (before === undefined) {
       // Compacted, or lost: anchor on the first record's own prev and let the checker judge it.
@@ -511,7 +632,7 @@ async function checkTail(db: ClassicLevel<Buffer, Buffer>, count: number): Promi
     } else {
       const r = decodeEventOrThrowSafe(before, fromSeq - 1);
       // Undecodable anchor: widen the window by one, so the head before it is a real one.
-      if (!r) return checkTail(db, count + 1);
+      if (!r) return checkTail(db, count + 1, archived);
       anchor = { seq: fromSeq - 1, hash: Buffer.from(r.hash, 'hex'), ts: r.ts };
     }
   }
@@ -540,4 +661,18 @@ async function indexedFrom(db: ClassicLevel<Buffer, Buffer>, key: Buffer, next: 
   b.writeBigUInt64BE(BigInt(next));
   await db.put(key, b, { sync: true });
   return next;
+}
+
+async function readArchives(db: ClassicLevel<Buffer, Buffer>): Promise<ArchiveEntry[]> {
+  const raw = await db.get(META_ARCHIVES);
+  if (raw === undefined) return [];
+  const r = ArchiveEntry.array().safeParse(unpack(raw));
+  if (!r.success) throw new ChronicleError('CHAIN_BROKEN', 'meta/archives is unreadable: the record of compacted history is damaged');
+  return r.data;
+}
+
+/** The last archived record, which the first record the log keeps must follow. */
+function anchorOf(archives: readonly ArchiveEntry[]): Head | undefined {
+  const last = archives.at(-1);
+  return last ? { seq: last.toSeq, hash: Buffer.from(last.lastHash, 'hex'), ts: last.lastTs } : undefined;
 }

@@ -4,6 +4,7 @@
 //   byid/<ns>\0<id>\0<seq:8 BE>         -> empty        (per-container history)
 //   byactor/<actor %-encoded>\0<seq:8 BE> -> empty       (request records by actor: audit)
 //   meta/byactor-from                   -> <seq:8 BE>   (the first seq the actor index covers)
+//   meta/archives                       -> msgpack ArchiveEntry[] (what compaction moved out, in order)
 //   snap/<seq:8 BE>                     -> projection snapshot bytes (state after <seq>)
 //   meta/format                         -> format version (uint32 BE)
 //   meta/head                           -> <seq:8 BE><hash:32>  (written in every batch)
@@ -28,6 +29,7 @@ export const PREFIX = {
 export const META_FORMAT = enc('meta/format');
 export const META_HEAD = enc('meta/head');
 export const META_BYACTOR_FROM = enc('meta/byactor-from');
+export const META_ARCHIVES = enc('meta/archives');
 
 export function seqBytes(seq: number): Buffer {
   const b = Buffer.allocUnsafe(8);

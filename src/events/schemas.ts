@@ -20,6 +20,21 @@ export const Stdio = z.object({
 export type Stdio = z.infer<typeof Stdio>;
 
 // --- container -------------------------------------------------------------------------
+/**
+ * What a containerd client gave for a container (the containerd API facade): kept so that it
+ * reads back as it was written. `spec` is the OCI spec JSON as received.
+ */
+export const ContainerdExtras = z.object({
+  spec: z.string(),
+  runtimeName: z.string(),
+  /** base64 of the options Any's value */
+  runtimeOptions: z.object({ typeUrl: z.string(), value: z.string() }).optional(),
+  image: z.string(),
+  snapshotter: z.string(),
+  snapshotKey: z.string(),
+});
+export type ContainerdExtras = z.infer<typeof ContainerdExtras>;
+
 export const ContainerCreated = z.object({
   runtime: RuntimeName,
   bundle: z.string(),
@@ -28,6 +43,7 @@ export const ContainerCreated = z.object({
   env: z.array(z.string()),
   cwd: z.string(),
   labels: Labels,
+  containerd: ContainerdExtras.optional(),
 });
 export type ContainerCreated = z.infer<typeof ContainerCreated>;
 
@@ -119,6 +135,17 @@ export type ExecStarted = z.infer<typeof ExecStarted>;
 export const ExecExited = z.object({ execId: Id, pid: Pid, exitCode: z.number().int(), exitedAt: Millis });
 export type ExecExited = z.infer<typeof ExecExited>;
 
+/** The exec's record was removed (containerd's DeleteProcess): its id may be used again. */
+export const ExecDeleted = z.object({ execId: Id });
+export type ExecDeleted = z.infer<typeof ExecDeleted>;
+
+// --- namespace (the event's ns is the namespace; id is '') ------------------------------
+export const NamespaceCreated = z.object({ labels: Labels });
+export type NamespaceCreated = z.infer<typeof NamespaceCreated>;
+
+export const NamespaceDeleted = z.object({});
+export type NamespaceDeleted = z.infer<typeof NamespaceDeleted>;
+
 // --- shim ------------------------------------------------------------------------------
 /** Written BEFORE the spawn: the address recovery must probe if nothing follows. */
 export const ShimSpawning = z.object({ address: z.string(), group: z.string().optional() });
@@ -176,6 +203,19 @@ export const LogRepaired = z.object({
 });
 export type LogRepaired = z.infer<typeof LogRepaired>;
 
+/** Appended by compaction: [fromSeq, toSeq] now lives in `archive` (and no longer in LevelDB). */
+export const LogCompacted = z.object({
+  fromSeq: z.number().int().positive(),
+  toSeq: z.number().int().positive(),
+  count: z.number().int().positive(),
+  archive: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string(),
+  /** The hash of event toSeq: the archive's end, which the kept chain continues from. */
+  lastHash: z.string(),
+});
+export type LogCompacted = z.infer<typeof LogCompacted>;
+
 /** The current `data` schema of every event type. */
 export const EVENT_DATA = {
   ContainerCreated,
@@ -194,6 +234,9 @@ export const EVENT_DATA = {
   ExecAdded,
   ExecStarted,
   ExecExited,
+  ExecDeleted,
+  NamespaceCreated,
+  NamespaceDeleted,
   ShimSpawning,
   ShimReady,
   ShimLost,
@@ -204,6 +247,7 @@ export const EVENT_DATA = {
   RequestFailed,
   RequestDenied,
   LogRepaired,
+  LogCompacted,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

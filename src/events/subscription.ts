@@ -4,6 +4,7 @@
 // falls behind overflows its bounded queue, which is then dropped: the subscription goes
 // back to reading the log from its next seq. The writer is never blocked and nothing is lost.
 import type { Observable, Subscription } from 'rxjs';
+import { readArchives } from './archive.js';
 import type { EventLog } from './event-log.js';
 import type { Envelope, EventType } from './schemas.js';
 
@@ -50,6 +51,13 @@ async function* run(log: EventLog, opts: SubscribeOptions, stopAt: number): Asyn
   const filter = opts.filter?.id !== undefined && opts.filter.ns === undefined ? { ...opts.filter, ns: 'default' } : opts.filter;
   // Reading one container's history through its index is cheaper than scanning the log.
   const byId = filter?.id !== undefined ? { ns: filter.ns ?? 'default', id: filter.id } : {};
+  // Events compaction moved out of the log are read from their archives: no gap at the cut.
+  if (next < log.horizon) {
+    for await (const chunk of readArchives(log.archives(), next, Math.min(stopAt, log.horizon - 1), opts.signal)) {
+      for (const e of chunk) if (e.ts >= minTs && matches(filter, e)) yield e;
+    }
+    next = log.horizon;
+  }
   for (;;) {
     const live = follow ? new LiveQueue(log.committed$, opts.bufferSize ?? 10_000) : undefined;
     try {

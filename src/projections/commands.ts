@@ -18,6 +18,8 @@ export type Command =
   | ({ type: 'KillTask'; execId?: string } & Target)
   | ({ type: 'DeleteTask'; force?: boolean } & Target)
   | ({ type: 'ExecProcess'; execId: string } & Target)
+  | ({ type: 'StartExec'; execId: string } & Target)
+  | ({ type: 'DeleteExec'; execId: string } & Target)
   | ({ type: 'CheckpointTask'; checkpointId: string } & Target)
   | ({ type: 'RestoreTask'; checkpointId: string } & Target)
   | ({ type: 'RemoveCheckpoint'; checkpointId: string } & Target);

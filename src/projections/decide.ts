@@ -73,6 +73,19 @@ export function decide(state: State, cmd: Command, actor = 'daemon'): Decision {
       if (c.task?.execs[cmd.execId]) return refuse('ALREADY_EXISTS', `exec ${cmd.execId} already exists in ${cmd.id}`, { id: cmd.id, execId: cmd.execId });
       return ok();
     }
+    case 'StartExec':
+    case 'DeleteExec': {
+      // containerd's two-step exec: Exec adds it, Start runs it; DeleteProcess drops an exited one.
+      if (!c.task) return refuse('NOT_FOUND', `container ${c.id} has no task`, { id: c.id });
+      const x = c.task.execs[cmd.execId];
+      if (!x) return refuse('NOT_FOUND', `exec ${cmd.execId} not found in ${cmd.id}`, { id: cmd.id, execId: cmd.execId });
+      const from = cmd.type === 'StartExec' ? 'added' : 'exited';
+      if (x.status !== from && !(cmd.type === 'DeleteExec' && x.status === 'added')) {
+        return refuse('TASK_STATE', `cannot ${cmd.type === 'StartExec' ? 'start' : 'delete'} exec ${cmd.execId} in ${cmd.id}: it is ${x.status}`, { id: cmd.id, execId: cmd.execId, status: x.status });
+      }
+      if (cmd.type === 'StartExec' && c.task.status !== 'running') return refuse('TASK_STATE', `cannot start exec ${cmd.execId}: task ${cmd.id} is ${c.task.status}`, { id: cmd.id, status: c.task.status });
+      return cmd.type === 'DeleteExec' ? ok([{ type: 'ExecDeleted', ns: cmd.ns, id: cmd.id, actor, data: { execId: cmd.execId } }]) : ok();
+    }
     case 'CheckpointTask': {
       if (c.runtime !== 'runc') {
         return refuse('FAILED_PRECONDITION', `cannot checkpoint ${cmd.id}: the ${c.runtime} runtime has no CRIU support; create the container with --runtime runc (and install CRIU 4 with scripts/install-criu.sh)`, { id: cmd.id, runtime: c.runtime });

@@ -18,6 +18,7 @@ export function fold(state: State, events: Iterable<Envelope>): State {
     shims: { ...state.shims },
     checkpoints: { ...state.checkpoints },
     daemon: { ...state.daemon },
+    namespaces: { ...state.namespaces },
   };
   for (const e of events) apply(draft, e);
   return draft;
@@ -70,6 +71,7 @@ export function apply(draft: State, e: Envelope): void {
         updatedAt: e.ts,
         task: null,
         checkpoints: [],
+        ...(d.containerd ? { containerd: d.containerd } : {}),
       };
       return;
     }
@@ -185,6 +187,20 @@ export function apply(draft: State, e: Envelope): void {
       });
       noteShimSeq(draft, draft.containers[key]?.task?.shim.address, e.shimSeq);
       return;
+    case 'ExecDeleted':
+      withTask(draft, key, (t) => {
+        if (!t.execs[e.data.execId]) return t;
+        const execs = { ...t.execs };
+        delete execs[e.data.execId];
+        return { ...t, execs };
+      });
+      return;
+    case 'NamespaceCreated':
+      draft.namespaces[e.ns] = { labels: e.data.labels, createdAt: e.ts };
+      return;
+    case 'NamespaceDeleted':
+      delete draft.namespaces[e.ns];
+      return;
     case 'ShimSpawning':
       draft.shims[e.data.address] = {
         address: e.data.address,
@@ -223,6 +239,7 @@ export function apply(draft: State, e: Envelope): void {
     case 'RequestFailed':
     case 'RequestDenied':
     case 'LogRepaired':
+    case 'LogCompacted':
       return;
     default:
       assertNever(e);

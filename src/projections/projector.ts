@@ -7,6 +7,7 @@ import type { Envelope } from '../events/schemas.js';
 import { silentLogger, type Logger } from '../log.js';
 import { apply, fold } from './evolve.js';
 import { encodeSnapshot } from './snapshot.js';
+import { DEFAULT_SNAPSHOT_EVERY } from './snapshot-policy.js';
 import { loadState } from './state-at.js';
 import { initialState, type State } from './state.js';
 
@@ -27,7 +28,7 @@ export class Projector implements AsyncDisposable {
 
   constructor(log: EventLog, opts: ProjectorOptions = {}) {
     this.#log = log;
-    this.#every = opts.snapshotEvery ?? 10_000;
+    this.#every = opts.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
     this.#logger = opts.logger ?? silentLogger;
   }
 

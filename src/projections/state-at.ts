@@ -1,6 +1,11 @@
 // Time travel and replay: newest snapshot at or before the target, plus a fold forward in
 // chunks (the log reads in chunks of 1000, and one fold per chunk keeps the copy cost low).
+// A target before the log's horizon (compacted away) is answered from its archive file: the
+// snapshot in the archive's header plus a fold of the archive up to the target.
+import { ChronicleError } from '../errors.js';
+import { openArchive, readArchives } from '../events/archive.js';
 import type { EventLog } from '../events/event-log.js';
+import type { Envelope } from '../events/schemas.js';
 import { fold } from './evolve.js';
 import { decodeSnapshot } from './snapshot.js';
 import { initialState, type State } from './state.js';
@@ -23,22 +28,51 @@ export async function foldLog(log: EventLog, from: State, toSeq: number, signal?
   return { state, replayed };
 }
 
-/** The newest usable snapshot at or before `seq` (a bad one is skipped: fold from scratch). */
+/**
+ * The newest usable snapshot at or before `seq` (a bad one is skipped: fold from scratch,
+ * or, after a compaction, from the state at the horizon that the archives give).
+ */
 async function startFrom(log: EventLog, seq: number): Promise<{ state: State; snapshotSeq: number }> {
   const snap = await log.snapshotAtOrBefore(seq);
-  if (!snap) return { state: initialState(), snapshotSeq: 0 };
+  if (snap && snap.seq >= log.horizon - 1) {
+    try {
+      return { state: decodeSnapshot(snap.bytes), snapshotSeq: snap.seq };
+    } catch {
+      // fall through
+    }
+  }
+  if (log.horizon === 1) return { state: initialState(), snapshotSeq: 0 };
+  return { state: await archivedStateAt(log, log.horizon - 1), snapshotSeq: log.horizon - 1 };
+}
+
+/** Exactly the state after event `seq` (clamped to the head), from the archives if need be. */
+export async function stateAt(log: EventLog, seq: number): Promise<State> {
+  const target = Math.min(seq, log.head().seq);
+  if (target < log.horizon - 1) return archivedStateAt(log, target);
+  const { state } = await startFrom(log, target);
+  return (await foldLog(log, state, target)).state;
+}
+
+/** The state after `seq`, which compaction moved to an archive: its start snapshot + a fold. */
+async function archivedStateAt(log: EventLog, seq: number): Promise<State> {
+  if (seq <= 0) return initialState();
+  const a = log.archives().find((x) => x.fromSeq <= seq && seq <= x.toSeq);
+  if (!a) throw new ChronicleError('FAILED_PRECONDITION', `history at seq ${seq} was compacted and no archive records it`, { seq });
+  const reader = await openArchive(a);
   try {
-    return { state: decodeSnapshot(snap.bytes), snapshotSeq: snap.seq };
-  } catch {
-    return { state: initialState(), snapshotSeq: 0 };
+    const { snapshot, events } = await reader.startFor(seq);
+    let state = snapshot ? decodeSnapshot(snapshot) : initialState();
+    for await (const chunk of events) state = fold(state, chunk);
+    return state;
+  } finally {
+    await reader.close();
   }
 }
 
-/** Exactly the state after event `seq` (clamped to the head). */
-export async function stateAt(log: EventLog, seq: number): Promise<State> {
-  const target = Math.min(seq, log.head().seq);
-  const { state } = await startFrom(log, target);
-  return (await foldLog(log, state, target)).state;
+/** Events over [fromSeq, toSeq] wherever they are: the archives, then the log; in chunks. */
+export async function* readHistory(log: EventLog, fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<Envelope[]> {
+  if (fromSeq < log.horizon) yield* readArchives(log.archives(), fromSeq, Math.min(toSeq, log.horizon - 1), signal);
+  if (toSeq >= log.horizon) yield* log.readChunks({ fromSeq: Math.max(fromSeq, log.horizon), toSeq, ...(signal ? { signal } : {}) });
 }
 
 /** The state after the last event with ts <= `ts`. */

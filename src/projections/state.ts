@@ -3,7 +3,7 @@
 // a zod schema (snapshots are validated on load) and the types are inferred from them.
 // Only plain objects and arrays, so msgpackr snapshots them as they are.
 import { z } from 'zod';
-import { DaemonRecovered, DaemonStarted, DaemonStopped, ExitReason, RuntimeName, Stdio } from '../events/schemas.js';
+import { ContainerdExtras, DaemonRecovered, DaemonStarted, DaemonStopped, ExitReason, RuntimeName, Stdio } from '../events/schemas.js';
 
 export const TaskStatus = z.enum(['created', 'running', 'paused', 'exited']);
 export type TaskStatus = z.infer<typeof TaskStatus>;
@@ -72,6 +72,8 @@ export const ContainerView = z.object({
   /** The live or exited task; absent before TaskCreated and after TaskDeleted. */
   task: TaskView.nullable(),
   checkpoints: z.array(CheckpointView),
+  /** Set for a container created through the containerd API (its spec, runtime name, ...). */
+  containerd: ContainerdExtras.optional(),
 });
 export type ContainerView = z.infer<typeof ContainerView>;
 
@@ -88,6 +90,9 @@ export const ShimView = z.object({
 });
 export type ShimView = z.infer<typeof ShimView>;
 
+export const NamespaceView = z.object({ labels: z.record(z.string(), z.string()), createdAt: z.number() });
+export type NamespaceView = z.infer<typeof NamespaceView>;
+
 export const State = z.object({
   /** Seq of the last event folded (0: none). */
   seq: z.number(),
@@ -102,11 +107,13 @@ export const State = z.object({
     stopped: DaemonStopped.extend({ seq: z.number(), ts: z.number() }).nullable(),
   }),
   deletedContainers: z.number(),
+  /** Namespaces created explicitly (NamespaceCreated); a namespace with containers exists too. */
+  namespaces: z.record(z.string(), NamespaceView).default({}),
 });
 export type State = z.infer<typeof State>;
 
 export function initialState(): State {
-  return { seq: 0, ts: 0, containers: {}, shims: {}, checkpoints: {}, daemon: { started: null, recovered: null, stopped: null }, deletedContainers: 0 };
+  return { seq: 0, ts: 0, containers: {}, shims: {}, checkpoints: {}, daemon: { started: null, recovered: null, stopped: null }, deletedContainers: 0, namespaces: {} };
 }
 
 export function containerKey(ns: string, id: string): string {

@@ -25,6 +25,15 @@ export class FactLog {
     return this.#seq;
   }
 
+  /**
+   * The shimSeq of the newest fact still kept (0: none): how far a follower can get. Facts
+   * of deleted containers are forgotten, so a shim that hosted others before may have a
+   * lastSeq no follower will ever see.
+   */
+  get lastKeptSeq(): number {
+    return this.#facts.at(-1)?.shimSeq ?? 0;
+  }
+
   append(f: Omit<ShimFact, 'shimSeq'>): ShimFact {
     const fact = { ...f, shimSeq: ++this.#seq };
     this.#facts.push(fact);

@@ -13,6 +13,7 @@ import { SHIM_VERSION, type Handshake } from './handshake.js';
 import { shimService } from './proto.js';
 import { shimImplementation } from './shim-server.js';
 import { Supervisor } from './supervisor.js';
+import { warmUp } from './warm-up.js';
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +67,9 @@ const exit = (why: string): void => {
 const supervisor = new Supervisor({
   runtimeBinary: values['runtime-binary'],
   runcRoot: values['runc-root'] ?? `${stateDir}/runc`,
-  onEmpty: () => exit('hosts nothing more'),
+  // A warm-pool shim goes back to the pool when empty: its daemon gives it the next
+  // container, or shuts it down (and it leaves by itself if that daemon is gone).
+  onEmpty: () => (values.pool ? log('empty: back in the pool') : exit('hosts nothing more')),
 });
 server.addService(shimService().service, shimImplementation(supervisor, (force) => {
   if (force) void supervisor.killAll().finally(() => exit('forced shutdown'));
@@ -79,10 +82,10 @@ process.on('SIGTERM', () => {
 if (values.pool) {
   const parent = Number(values['parent-pid'] ?? process.ppid);
   const timer = setInterval(() => {
-    if (supervisor.size > 0) clearInterval(timer);
-    else if (process.ppid !== parent) exit('warm-pool shim orphaned before use');
+    if (supervisor.size === 0 && process.ppid !== parent) exit('warm-pool shim orphaned while idle');
   }, 1000);
   timer.unref();
+  setImmediate(() => void warmUp(supervisor, values['runtime-binary']));
 }
 process.on('uncaughtException', (e) => log('uncaught', { err: e.stack ?? String(e) }));
 process.on('unhandledRejection', (e) => log('unhandled rejection', { err: String(e) }));

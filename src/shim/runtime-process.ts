@@ -22,7 +22,7 @@ export class ProcessRuntime implements Runtime {
   #spawn(args: string[], env: string[], cwd: string, stdio: StdioFds): number {
     const child = spawn('/bin/sh', ['-c', STOP_THEN_EXEC, 'sh', ...args], {
       detached: true,
-      stdio: ['ignore', stdio.stdout, stdio.stderr],
+      stdio: [stdio.stdin ?? 'ignore', stdio.stdout, stdio.stderr],
       env: env.length ? Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) : { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
       cwd: cwd || '/',
     });

@@ -58,7 +58,7 @@ export class RuncRuntime implements Runtime {
     await rm(pidFile, { force: true });
     // The init inherits runc's stdout/stderr; runc's own errors go to its log file.
     await this.#runc(['--log', join(spec.bundle, 'runc.log'), 'create', '--bundle', spec.bundle, '--pid-file', pidFile, spec.id], {
-      stdio: ['ignore', stdio.stdout, stdio.stderr],
+      stdio: [stdio.stdin ?? 'ignore', stdio.stdout, stdio.stderr],
     }).catch(async (e: unknown) => {
       const log = await readFile(join(spec.bundle, 'runc.log'), 'utf8').catch(() => '');
       throw new ChronicleError('FAILED_PRECONDITION', `runc create failed: ${log.trim().split('\n').slice(-2).join(' ') || String(e)}`);
@@ -89,7 +89,7 @@ export class RuncRuntime implements Runtime {
     const procFile = join(dir, `exec-${spec.execId}.json`);
     const pidFile = join(dir, `exec-${spec.execId}.pid`);
     await writeFile(procFile, JSON.stringify(proc));
-    await this.#runc(['exec', '--detach', '--pid-file', pidFile, '--process', procFile, id], { stdio: ['ignore', stdio.stdout, stdio.stderr] });
+    await this.#runc(['exec', '--detach', '--pid-file', pidFile, '--process', procFile, id], { stdio: [stdio.stdin ?? 'ignore', stdio.stdout, stdio.stderr] });
     return Number((await readFile(pidFile, 'utf8')).trim());
   }
 

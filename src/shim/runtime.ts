@@ -21,8 +21,9 @@ export interface ExecSpec {
   cwd: string;
 }
 
-/** Open file descriptors the process writes its stdout and stderr to. */
+/** Open file descriptors the process reads its stdin from (none: /dev/null) and writes its stdout and stderr to. */
 export interface StdioFds {
+  stdin?: number;
   stdout: number;
   stderr: number;
 }

@@ -63,6 +63,7 @@ export interface CreateArgs {
   runtimeBinary?: string;
   /** runc: its --root for this container (default: the shim's --runc-root). */
   runcRoot?: string;
+  stdin?: string;
 }
 
 type Callback = (err: ServiceError | null, res: unknown) => void;
@@ -95,7 +96,7 @@ export class ShimClient implements Disposable {
   }
 
   create(a: CreateArgs): Promise<z.infer<typeof CreateReply>> {
-    return this.#call('Create', { args: [], env: [], cwd: '', stdout: '', stderr: '', runtimeBinary: '', runcRoot: '', ...a }, CreateReply, 60_000);
+    return this.#call('Create', { args: [], env: [], cwd: '', stdin: '', stdout: '', stderr: '', runtimeBinary: '', runcRoot: '', ...a }, CreateReply, 60_000);
   }
   start(id: string): Promise<ShimState> {
     return this.#call('Start', { id }, StateReply);
@@ -118,8 +119,12 @@ export class ShimClient implements Disposable {
   async kill(id: string, signal: number, opts: { all?: boolean; execId?: string } = {}): Promise<void> {
     await this.#call('Kill', { id, signal, all: opts.all ?? false, execId: opts.execId ?? '' }, Empty);
   }
-  exec(id: string, execId: string, args: string[], opts: { env?: string[]; cwd?: string } = {}): Promise<z.infer<typeof CreateReply>> {
-    return this.#call('Exec', { id, execId, args, env: opts.env ?? [], cwd: opts.cwd ?? '' }, CreateReply, 60_000);
+  exec(id: string, execId: string, args: string[], opts: { env?: string[]; cwd?: string; stdin?: string; stdout?: string; stderr?: string } = {}): Promise<z.infer<typeof CreateReply>> {
+    return this.#call('Exec', { id, execId, args, env: opts.env ?? [], cwd: opts.cwd ?? '', stdin: opts.stdin ?? '', stdout: opts.stdout ?? '', stderr: opts.stderr ?? '' }, CreateReply, 60_000);
+  }
+  /** Closes the shim's keep-alive writer on the stdin of a container's init or exec. */
+  async closeIO(id: string, execId = ''): Promise<void> {
+    await this.#call('CloseIO', { id, execId }, Empty);
   }
   /** Blocks until the process exits (up to timeoutMs, default one day). */
   wait(id: string, execId = '', timeoutMs = 86_400_000): Promise<ShimExit> {

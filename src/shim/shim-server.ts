@@ -48,7 +48,7 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
       const r = parse(IdRequest, raw);
       return sup.state(r.id, r.execId);
     }),
-    PID: unary(() => ({ pid: process.pid, version: SHIM_VERSION, tasks: sup.states(), lastShimSeq: sup.facts.lastSeq })),
+    PID: unary(() => ({ pid: process.pid, version: SHIM_VERSION, tasks: sup.states(), lastShimSeq: sup.facts.lastKeptSeq })),
     Pids: unary(async (raw) => ({ pids: await sup.pids(parse(IdRequest, raw).id) })),
     Pause: unary((raw) => sup.pause(parse(IdRequest, raw).id)),
     Resume: unary((raw) => sup.resume(parse(IdRequest, raw).id)),
@@ -59,7 +59,12 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
     }),
     Exec: unary((raw) => {
       const r = parse(ExecRequest, raw);
-      return sup.exec(r.id, r.execId, r.args, r.env, r.cwd);
+      return sup.exec(r.id, r.execId, r.args, r.env, r.cwd, { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr });
+    }),
+    CloseIO: unary((raw) => {
+      const r = parse(IdRequest, raw);
+      sup.closeStdin(r.id, r.execId);
+      return {};
     }),
     Wait: (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
       const abort = new AbortController();

@@ -12,6 +12,7 @@ import { ProcessRuntime } from './runtime-process.js';
 import { measureImage, type ImageMeasure } from './checkpoint-image.js';
 import { RuncRuntime } from './runtime-runc.js';
 import type { Runtime, Stats, StdioFds } from './runtime.js';
+import { StdinCopy } from './stdin-copy.js';
 import { StdioPipes } from './stdio-pipes.js';
 
 export type Status = 'created' | 'running' | 'paused' | 'stopped';
@@ -29,6 +30,8 @@ interface Proc {
   waiters: ((e: Exit) => void)[];
   stdout: string;
   stderr: string;
+  /** The copy from the client's stdin FIFO into the process's stdin pipe. */
+  stdin?: StdinCopy | undefined;
 }
 
 interface Hosted extends Proc {
@@ -80,6 +83,8 @@ export interface CreateSpec {
   cwd: string;
   stdout: string;
   stderr: string;
+  /** '' for none (/dev/null). */
+  stdin: string;
   /** runc only: a runc-compatible CLI and its --root for this container (default: the shim's). */
   runtimeBinary: string;
   runcRoot: string;
@@ -113,6 +118,39 @@ function openOut(path: string, field: string): number {
     return statSync(path, { throwIfNoEntry: false })?.isFIFO() ? openSync(path, 'r+') : openSync(path, 'a');
   } catch (e) {
     throw new ChronicleError('INVALID_ARGUMENT', `invalid ${field}: cannot open ${path} for writing`, { field }, { cause: e });
+  }
+}
+
+function closeKeepAlive(p: Proc): void {
+  p.stdin?.closeKeepAlive();
+}
+
+function stopStdin(p: Proc): void {
+  p.stdin?.close();
+  p.stdin = undefined;
+}
+
+/** Opens stdin (optional), stdout and stderr; closes what it opened if one fails. */
+function openStdio(stdinPath: string, stdout: string, stderr: string): { fds: { stdin?: number; stdout: number; stderr: number }; stdin: StdinCopy | undefined; close: () => void } {
+  const opened: number[] = [];
+  let input: StdinCopy | undefined;
+  try {
+    input = stdinPath ? new StdinCopy(stdinPath) : undefined;
+    if (input) opened.push(input.fd);
+    const out = openOut(stdout, 'stdout');
+    opened.push(out);
+    const err = stderr === stdout ? out : openOut(stderr, 'stderr');
+    if (err !== out) opened.push(err);
+    return {
+      fds: { ...(input ? { stdin: input.fd } : {}), stdout: out, stderr: err },
+      stdin: input,
+      // The child ends: the runtime's child (runc) has passed them on by then.
+      close: () => opened.forEach((fd) => closeSync(fd)),
+    };
+  } catch (e) {
+    opened.forEach((fd) => closeSync(fd));
+    input?.close();
+    throw e;
   }
 }
 
@@ -232,6 +270,7 @@ export class Supervisor {
     }
     proc.exit = e;
     proc.status = 'stopped';
+    stopStdin(proc);
     this.facts.append({
       containerId: c.id,
       type: execId ? 'exec-exit' : 'exit',
@@ -253,29 +292,25 @@ export class Supervisor {
       throw new ChronicleError('INVALID_ARGUMENT', `invalid bundle: ${spec.bundle} is not a directory`, { field: 'bundle' });
     }
     const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, execs: new Map(), copied: undefined };
-    return this.#launch(c, (stdio) => runtime.create({ id: spec.id, bundle: spec.bundle, args: spec.args, env: spec.env, cwd: spec.cwd }, stdio));
+    return this.#launch(c, spec.stdin, (stdio) => runtime.create({ id: spec.id, bundle: spec.bundle, args: spec.args, env: spec.env, cwd: spec.cwd }, stdio));
   }
 
   /**
-   * Opens the output files, reserves the id while the runtime makes the init, and starts
-   * waiting for it. A runc init writes into pipes that the shim copies (see stdio-pipes).
+   * Opens stdin (a client's FIFO, optional) and the output files, reserves the id while the
+   * runtime makes the init, and starts waiting for it. A runc init writes into pipes that
+   * the shim copies (see stdio-pipes), so that CRIU can checkpoint it.
    */
-  async #launch(c: Hosted, make: (stdio: StdioFds) => Promise<number>): Promise<{ pid: number; stdout: string; stderr: string }> {
-    const out = openOut(c.stdout, 'stdout');
-    let err: number;
-    try {
-      err = c.stderr === c.stdout ? out : openOut(c.stderr, 'stderr');
-    } catch (e) {
-      closeSync(out);
-      throw e;
-    }
+  async #launch(c: Hosted, stdinPath: string, make: (stdio: StdioFds) => Promise<number>): Promise<{ pid: number; stdout: string; stderr: string }> {
+    const io = openStdio(stdinPath, c.stdout, c.stderr);
+    c.stdin = io.stdin;
     let pipes: StdioPipes | undefined;
     if (c.runtime.name === 'runc') {
       try {
-        pipes = new StdioPipes(out, err);
+        // The pipes own the output fds from here on (they close them when the copy ends).
+        pipes = new StdioPipes(io.fds.stdout, io.fds.stderr);
       } catch (e) {
-        closeSync(out);
-        if (err !== out) closeSync(err);
+        io.close();
+        stopStdin(c);
         throw e;
       }
       c.copied = pipes.done;
@@ -284,20 +319,21 @@ export class Supervisor {
     this.#hosted.set(c.id, c);
     const since = Date.now();
     try {
-      c.pid = await make(pipes ?? { stdout: out, stderr: err });
+      c.pid = await make(pipes ? { ...(io.fds.stdin !== undefined ? { stdin: io.fds.stdin } : {}), stdout: pipes.stdout, stderr: pipes.stderr } : io.fds);
       if (c.runtime.name === 'runc') this.#oom.watch(c.id, c.pid);
       this.#watch(c, '', c, since);
       this.reaper.kick();
       return { pid: c.pid, stdout: c.stdout, stderr: c.stderr };
     } catch (e) {
       this.#hosted.delete(c.id);
+      stopStdin(c);
       throw e;
     } finally {
-      if (pipes) pipes.closeWriteEnds();
-      else {
-        closeSync(out);
-        if (err !== out) closeSync(err);
-      }
+      // The child (runc) has passed its ends on by now.
+      if (pipes) {
+        pipes.closeWriteEnds();
+        if (io.fds.stdin !== undefined) closeSync(io.fds.stdin);
+      } else io.close();
     }
   }
 
@@ -337,36 +373,42 @@ export class Supervisor {
     }
   }
 
-  async exec(id: string, execId: string, args: string[], env: string[], cwd: string): Promise<{ pid: number; stdout: string; stderr: string }> {
+  async exec(
+    id: string,
+    execId: string,
+    args: string[],
+    env: string[],
+    cwd: string,
+    stdio: { stdin: string; stdout: string; stderr: string } = { stdin: '', stdout: '', stderr: '' },
+  ): Promise<{ pid: number; stdout: string; stderr: string }> {
     const c = this.#get(id);
     this.#need(c, ['running'], 'exec in', id);
-    if (c.execs.has(execId)) throw new ChronicleError('ALREADY_EXISTS', `exec ${execId} already exists in ${id}`, { id, execId });
-    const stdout = join(c.bundle, `exec-${execId}.stdout.log`);
-    const stderr = join(c.bundle, `exec-${execId}.stderr.log`);
-    const x: Proc = { pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr };
-    const out = openOut(stdout, 'stdout');
-    let err: number;
-    try {
-      err = openOut(stderr, 'stderr');
-    } catch (e) {
-      closeSync(out);
-      throw e;
-    }
+    // An exited exec's id may be used again (containerd deletes the old one first).
+    if (c.execs.has(execId) && c.execs.get(execId)?.status !== 'stopped') throw new ChronicleError('ALREADY_EXISTS', `exec ${execId} already exists in ${id}`, { id, execId });
+    const stdout = stdio.stdout || join(c.bundle, `exec-${execId}.stdout.log`);
+    const stderr = stdio.stderr || join(c.bundle, `exec-${execId}.stderr.log`);
+    const io = openStdio(stdio.stdin, stdout, stderr);
+    const x: Proc = { pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, stdin: io.stdin };
     c.execs.set(execId, x);
     const since = Date.now();
     try {
-      x.pid = await c.runtime.exec(id, { execId, bundle: c.bundle, args, env, cwd }, { stdout: out, stderr: err });
+      x.pid = await c.runtime.exec(id, { execId, bundle: c.bundle, args, env, cwd }, io.fds);
       if (x.status === 'created') x.status = 'running';
       this.#watch(c, execId, x, since);
       this.reaper.kick();
       return { pid: x.pid, stdout, stderr };
     } catch (e) {
       c.execs.delete(execId);
+      stopStdin(x);
       throw e;
     } finally {
-      closeSync(out);
-      closeSync(err);
+      io.close();
     }
+  }
+
+  /** containerd's CloseIO(stdin): drops the keep-alive writer (a no-op when there is none). */
+  closeStdin(id: string, execId: string): void {
+    closeKeepAlive(this.#proc(id, execId));
   }
 
   /** Where a process writes (for Logs), and whether it is done writing. */
@@ -424,7 +466,11 @@ export class Supervisor {
       await Promise.race([this.wait(id, ''), new Promise((r) => setTimeout(r, 2000))]);
     }
     await c.runtime.delete(id, true).catch(() => undefined);
-    for (const x of c.execs.values()) if (x.status !== 'stopped') this.#byPid.delete(x.pid);
+    for (const x of c.execs.values()) {
+      if (x.status !== 'stopped') this.#byPid.delete(x.pid);
+      stopStdin(x);
+    }
+    stopStdin(c);
     this.#hosted.delete(id);
     this.#oom.unwatch(id);
     this.facts.forget(id);
@@ -481,7 +527,7 @@ export class Supervisor {
     const stdout = spec.stdout || join(spec.bundle, 'stdout.log');
     const stderr = spec.stderr || join(spec.bundle, 'stderr.log');
     const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'running', exit: undefined, waiters: [], stdout, stderr, execs: new Map(), copied: undefined };
-    const r = await this.#launch(c, (stdio) => runtime.restore(spec, stdio));
+    const r = await this.#launch(c, '', (stdio) => runtime.restore(spec, stdio));
     return r;
   }
 

@@ -98,6 +98,8 @@ test('alice is cert:alice, may use namespace a, and is refused in b with an audi
     (e: ServiceError) => e.code === status.PERMISSION_DENIED && e.metadata.get('chronicle-error-field')[0] === 'chronicle-namespace',
   );
   await assert.rejects(unary(tlsClient('History', 'alice'), 'StateAt', { at: '' }, 'b'), (e: ServiceError) => e.code === status.PERMISSION_DENIED, 'reads are refused too');
+  // History is everyone's: someone confined to `a` may not cut it, even from `a`.
+  await assert.rejects(unary(tlsClient('Log', 'alice'), 'Compact', { before: '2' }, 'a'), (e: ServiceError) => e.code === status.PERMISSION_DENIED);
   // The owner of the unix socket is not confined.
   await call(d.client('Containers'), 'Create', { id: 'theirs', runtime: 'process', args: ['/bin/true'] }, 'b');
 
@@ -110,6 +112,7 @@ test('alice is cert:alice, may use namespace a, and is refused in b with an audi
     [
       ['b', 'containers.Create', 'PERMISSION_DENIED'],
       ['b', 'history.StateAt', 'PERMISSION_DENIED'],
+      ['a', 'log.Compact', 'PERMISSION_DENIED'],
     ],
   );
   assert.equal(events.find((e) => e.type === 'ContainerCreated' && e.id === 'theirs')?.actor, `uid:${process.getuid!()}`);

@@ -5,11 +5,12 @@
 import { EventLog } from '../../src/events/event-log.js';
 import type { Fact } from '../../src/events/schemas.js';
 import { Projector } from '../../src/projections/projector.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../../src/projections/snapshot-policy.js';
 
 const PER_CONTAINER = 10;
 
 /** The ten events of one short-lived container's whole life (ids are unique per `i`). */
-function lifeOf(i: number, stateDir: string): Fact[] {
+export function lifeOf(i: number, stateDir: string): Fact[] {
   const ns = 'history';
   const id = `old-${i}`;
   const address = `${stateDir}/s/old-${i}.sock`;
@@ -30,7 +31,7 @@ function lifeOf(i: number, stateDir: string): Fact[] {
 }
 
 /** Appends at least `events` events of history to the log at `path`, snapshotting every `snapshotEvery`. */
-export async function writeHistory(path: string, stateDir: string, events: number, snapshotEvery = 10_000): Promise<number> {
+export async function writeHistory(path: string, stateDir: string, events: number, snapshotEvery = DEFAULT_SNAPSHOT_EVERY): Promise<number> {
   const log = await EventLog.open({ path });
   const projector = new Projector(log, { snapshotEvery });
   try {

@@ -36,6 +36,13 @@ export function infoText(info: InfoReply): string {
       for (const [k, v] of Object.entries(d)) pairs.push([`recovery ${k}`, typeof v === 'number' ? `${v} ms` : String(v)]);
     }
   }
+  const x = parseRecovery(info.exportJson ?? '');
+  if (x) {
+    pairs.push(['export', `node ${String(x['node'])} to stream ${String(x['stream'])} (${x['connected'] ? 'connected' : 'not connected'})`]);
+    pairs.push(['export seq', `${String(x['exportedSeq'])} of ${String(x['headSeq'])} (lag ${String(x['lag'])})`]);
+    const err = x['lastError'];
+    if (typeof err === 'string' && err) pairs.push(['export error', err]);
+  }
   return keyValues(pairs);
 }
 
@@ -45,8 +52,8 @@ export async function info(ctx0: Ctx, argv: string[]): Promise<number> {
   const ctx = ctx0.with(values);
   const reply = await (await ctx.client()).unary<InfoReply>('Daemon', 'Info', {});
   if (ctx.globals.json) {
-    const { lastRecoveryJson, ...rest } = reply;
-    ctx.stdout(json({ ...rest, lastRecovery: parseRecovery(lastRecoveryJson) }));
+    const { lastRecoveryJson, exportJson, ...rest } = reply;
+    ctx.stdout(json({ ...rest, lastRecovery: parseRecovery(lastRecoveryJson), export: parseRecovery(exportJson ?? '') }));
   } else ctx.stdout(infoText(reply));
   return 0;
 }

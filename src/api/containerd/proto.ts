@@ -1,0 +1,47 @@
+// Loads the containerd 1.6 services from proto/containerd/*.proto at run time, as
+// ../proto.ts loads chronicle.v1 (found beside it, so the bundled daemon finds them too).
+// keepCase: the generated shapes use the wire names (container_id, exit_status), which
+// keeps the mapping to containerd's documentation one to one. These shapes stay in this folder.
+import { dirname, join } from 'node:path';
+import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { PROTO_PATH } from '../proto.js';
+
+export const CONTAINERD_PROTO_DIR = dirname(PROTO_PATH);
+
+const FILES = ['version', 'introspection', 'namespaces', 'leases', 'containers', 'tasks', 'events'] as const;
+
+export const CONTAINERD_SERVICES = {
+  Version: 'containerd.services.version.v1.Version',
+  Introspection: 'containerd.services.introspection.v1.Introspection',
+  Namespaces: 'containerd.services.namespaces.v1.Namespaces',
+  Leases: 'containerd.services.leases.v1.Leases',
+  Containers: 'containerd.services.containers.v1.Containers',
+  Tasks: 'containerd.services.tasks.v1.Tasks',
+  Events: 'containerd.services.events.v1.Events',
+} as const;
+export type ContainerdServiceName = keyof typeof CONTAINERD_SERVICES;
+
+let cached: GrpcObject | undefined;
+
+function pkg(): GrpcObject {
+  if (!cached) {
+    const def = loadSync(
+      FILES.map((f) => join(CONTAINERD_PROTO_DIR, 'containerd', `${f}.proto`)),
+      { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [CONTAINERD_PROTO_DIR] },
+    );
+    cached = loadPackageDefinition(def);
+  }
+  return cached;
+}
+
+export function containerdClient(name: ContainerdServiceName): ServiceClientConstructor {
+  let o: unknown = pkg();
+  for (const part of CONTAINERD_SERVICES[name].split('.')) o = (o as Record<string, unknown>)[part];
+  if (typeof o !== 'function') throw new TypeError(`no service ${CONTAINERD_SERVICES[name]}`);
+  return o as ServiceClientConstructor;
+}
+
+export function containerdService(name: ContainerdServiceName): ServiceDefinition {
+  return containerdClient(name).service;
+}
