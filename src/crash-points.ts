@@ -9,6 +9,8 @@ export const CRASH_POINTS = [
   'task.after-start',
   'task.after-kill',
   'task.after-delete',
+  'checkpoint.after-dump',
+  'restore.after-restore',
   'recovery.middle',
   'compact.after-record',
 ] as const;

@@ -10,6 +10,7 @@ import { access, constants, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { onPath } from '../config.js';
+import { crashPoint } from '../crash-points.js';
 import { ChronicleError } from '../errors.js';
 import type { Fact } from '../events/schemas.js';
 import { decide } from '../projections/decide.js';
@@ -62,6 +63,20 @@ export function checkpointsIn(state: State, ns: string, containerId = ''): Check
     .sort((a, b) => a.seq - b.seq);
 }
 
+/** Resolves once process `pid` is gone (or after `ms`): a retired shim exits just after its reply. */
+async function gone(pid: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceImplementation {
   const { env, projector, mutations, shims } = deps;
   const decided = (ctx: CallContext, cmd: Parameters<typeof decide>[1]) => {
@@ -87,6 +102,88 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
     return client;
   };
 
+  const restore = (raw: unknown, ctx: CallContext) =>
+    mutations.run(
+      ctx,
+      raw,
+      (r) => {
+        const req = parseRequest(RestoreRequest, r);
+        const cp = projector.state.checkpoints[req.checkpointId];
+        return { ...req, id: req.id || (cp?.ns === ctx.ns ? cp.containerId : '') };
+      },
+      async (req) => {
+        const d = decided(ctx, { type: 'RestoreTask', ns: ctx.ns, id: req.id, checkpointId: req.checkpointId });
+        const cp = projector.state.checkpoints[req.checkpointId]!;
+        const criu = await needCriu();
+        const manifest = await readManifest(cp.imagePath, cp.checkpointId);
+        const imagePath = join(cp.imagePath, IMAGE_DIR);
+        // Checked against the log's digest, not the manifest's: both travel with the image.
+        const now = await measureImage(imagePath).catch(() => undefined);
+        if (!now || now.digest !== cp.digest) {
+          throw new ChronicleError(
+            'FAILED_PRECONDITION',
+            `checkpoint ${cp.checkpointId} is corrupted: ${now ? `its image files (sha256 ${now.digest.slice(0, 12)}…) do not match the digest recorded when it was taken (${cp.digest.slice(0, 12)}…)` : `${imagePath} cannot be read`}; nothing was restored`,
+            { checkpointId: cp.checkpointId },
+          );
+        }
+        const facts: Fact[] = [];
+        let c = d.container;
+        let bundle: string;
+        let wroteBundle = false;
+        if (!c) {
+          // A new container, made from the manifest, in a bundle the daemon owns.
+          bundle = join(deps.stateDir, 'bundles', ctx.ns, req.id);
+          const spec = { ...manifest.container, bundle };
+          const created = decided(ctx, { type: 'CreateContainer', ns: ctx.ns, id: req.id, spec });
+          facts.push(...created.facts);
+          c = { ns: ctx.ns, id: req.id, ...spec, rootfs: spec.rootfs ?? null, createdAt: 0, updatedAt: 0, task: null, checkpoints: [] };
+        } else {
+          bundle = c.bundle;
+          if (c.runtime !== 'runc') throw new ChronicleError('FAILED_PRECONDITION', `cannot restore into ${c.id}: it uses the ${c.runtime} runtime`, { id: c.id });
+        }
+        const config = join(bundle, 'config.json');
+        if (!(await access(config).then(() => true, () => false))) {
+          const cgroup = `/chronicle/${ctx.ns}/${req.id}-${createHash('sha256').update(`${bundle}\0${cp.checkpointId}`).digest('hex').slice(0, 12)}`;
+          await mkdir(bundle, { recursive: true, mode: 0o711 });
+          await writeFile(config, JSON.stringify(ociForRestore(manifest.oci, cgroup), null, 2));
+          wroteBundle = true;
+        }
+        let restored;
+        let shim;
+        try {
+          shim = await shims.ensure(ctx, c);
+          restored = await shim.client.restore({ id: req.id, bundle, imagePath, workPath: join(deps.stateDir, 'criu', ctx.ns, req.id), criu, runcRoot: shims.runcRootFor(ctx.ns) });
+        } catch (e) {
+          // Nothing half-made stays: the shim spawned for this restore goes, so does the bundle.
+          if (shim?.ready) {
+            await shims.retire(shim.address, `restore of ${req.id} failed`).catch(() => undefined);
+            await gone(shim.pid, 5_000);
+          }
+          if (wroteBundle) await rm(bundle, { recursive: true, force: true });
+          throw e;
+        }
+        crashPoint('restore.after-restore');
+        if (shim.ready) facts.push(shim.ready);
+        facts.push(
+          {
+            type: 'TaskCreated',
+            ns: ctx.ns,
+            id: req.id,
+            actor: ctx.actor,
+            data: { pid: restored.pid, shim: { address: shim.address, pid: shim.pid }, bundle, stdio: { stdout: restored.stdout, stderr: restored.stderr } },
+          },
+          { type: 'TaskRestored', ns: ctx.ns, id: req.id, actor: ctx.actor, data: { checkpointId: cp.checkpointId, pid: restored.pid } },
+        );
+        return {
+          facts,
+          reply: () => {
+            const after = findContainer(projector.state, ctx.ns, req.id);
+            return { task: after?.task ? taskMessage(after, after.task) : undefined };
+          },
+        };
+      },
+    );
+
   return {
     Create: unary(env, 'checkpoints.Create', (raw, ctx) =>
       mutations.run(ctx, raw, (r) => parseRequest(CreateCheckpointRequest, r), async (req) => {
@@ -108,6 +205,7 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
           await rm(imagePath, { recursive: true, force: true });
           throw e;
         }
+        crashPoint('checkpoint.after-dump');
         const paused = t.status === 'paused';
         const parent = t.restoredFrom;
         await writeManifest(dir, {
@@ -175,82 +273,6 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
       ),
     ),
 
-    Restore: unary(env, 'checkpoints.Restore', (raw, ctx) =>
-      mutations.run(
-        ctx,
-        raw,
-        (r) => {
-          const req = parseRequest(RestoreRequest, r);
-          const cp = projector.state.checkpoints[req.checkpointId];
-          return { ...req, id: req.id || (cp?.ns === ctx.ns ? cp.containerId : '') };
-        },
-        async (req) => {
-          const d = decided(ctx, { type: 'RestoreTask', ns: ctx.ns, id: req.id, checkpointId: req.checkpointId });
-          const cp = projector.state.checkpoints[req.checkpointId]!;
-          const criu = await needCriu();
-          const manifest = await readManifest(cp.imagePath, cp.checkpointId);
-          const imagePath = join(cp.imagePath, IMAGE_DIR);
-          // Checked against the log's digest, not the manifest's: both travel with the image.
-          const now = await measureImage(imagePath).catch(() => undefined);
-          if (!now || now.digest !== cp.digest) {
-            throw new ChronicleError(
-              'FAILED_PRECONDITION',
-              `checkpoint ${cp.checkpointId} is corrupted: ${now ? `its image files (sha256 ${now.digest.slice(0, 12)}…) do not match the digest recorded when it was taken (${cp.digest.slice(0, 12)}…)` : `${imagePath} cannot be read`}; nothing was restored`,
-              { checkpointId: cp.checkpointId },
-            );
-          }
-          const facts: Fact[] = [];
-          let c = d.container;
-          let bundle: string;
-          let wroteBundle = false;
-          if (!c) {
-            // A new container, made from the manifest, in a bundle the daemon owns.
-            bundle = join(deps.stateDir, 'bundles', ctx.ns, req.id);
-            const spec = { ...manifest.container, bundle };
-            const created = decided(ctx, { type: 'CreateContainer', ns: ctx.ns, id: req.id, spec });
-            facts.push(...created.facts);
-            c = { ns: ctx.ns, id: req.id, ...spec, rootfs: spec.rootfs ?? null, createdAt: 0, updatedAt: 0, task: null, checkpoints: [] };
-          } else {
-            bundle = c.bundle;
-            if (c.runtime !== 'runc') throw new ChronicleError('FAILED_PRECONDITION', `cannot restore into ${c.id}: it uses the ${c.runtime} runtime`, { id: c.id });
-          }
-          const config = join(bundle, 'config.json');
-          if (!(await access(config).then(() => true, () => false))) {
-            const cgroup = `/chronicle/${ctx.ns}/${req.id}-${createHash('sha256').update(`${bundle}\0${cp.checkpointId}`).digest('hex').slice(0, 12)}`;
-            await mkdir(bundle, { recursive: true, mode: 0o711 });
-            await writeFile(config, JSON.stringify(ociForRestore(manifest.oci, cgroup), null, 2));
-            wroteBundle = true;
-          }
-          const shim = await shims.ensure(ctx, c);
-          let restored;
-          try {
-            restored = await shim.client.restore({ id: req.id, bundle, imagePath, workPath: join(deps.stateDir, 'criu', ctx.ns, req.id), criu, runcRoot: shims.runcRootFor(ctx.ns) });
-          } catch (e) {
-            // Nothing half-made stays: the shim spawned for this restore goes, so does the bundle.
-            if (shim.ready) await shims.retire(shim.address, `restore of ${req.id} failed`).catch(() => undefined);
-            if (wroteBundle) await rm(bundle, { recursive: true, force: true });
-            throw e;
-          }
-          if (shim.ready) facts.push(shim.ready);
-          facts.push(
-            {
-              type: 'TaskCreated',
-              ns: ctx.ns,
-              id: req.id,
-              actor: ctx.actor,
-              data: { pid: restored.pid, shim: { address: shim.address, pid: shim.pid }, bundle, stdio: { stdout: restored.stdout, stderr: restored.stderr } },
-            },
-            { type: 'TaskRestored', ns: ctx.ns, id: req.id, actor: ctx.actor, data: { checkpointId: cp.checkpointId, pid: restored.pid } },
-          );
-          return {
-            facts,
-            reply: () => {
-              const after = findContainer(projector.state, ctx.ns, req.id);
-              return { task: after?.task ? taskMessage(after, after.task) : undefined };
-            },
-          };
-        },
-      ),
-    ),
+    Restore: unary(env, 'checkpoints.Restore', (raw, ctx) => restore(raw, ctx)),
   };
 }

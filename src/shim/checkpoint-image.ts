@@ -37,12 +37,14 @@ export function digestOf(files: readonly ImageFile[]): string {
 /** Measures every regular file directly in `dir` (CRIU writes a flat directory). */
 export async function measureImage(dir: string): Promise<ImageMeasure> {
   const names = (await readdir(dir)).sort();
-  const files: ImageFile[] = [];
-  for (const name of names) {
-    const path = join(dir, name);
-    const st = await stat(path);
-    if (!st.isFile()) continue;
-    files.push({ name, bytes: st.size, sha256: await sha256File(path) });
-  }
+  // Side by side: a dump is ~30 small files and the pool has four threads for them.
+  const measured = await Promise.all(
+    names.map(async (name): Promise<ImageFile | undefined> => {
+      const path = join(dir, name);
+      const st = await stat(path);
+      return st.isFile() ? { name, bytes: st.size, sha256: await sha256File(path) } : undefined;
+    }),
+  );
+  const files = measured.filter((f): f is ImageFile => f !== undefined);
   return { bytes: files.reduce((n, f) => n + f.bytes, 0), digest: digestOf(files), files };
 }

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { entryPoint } from '../../src/entry-points.js';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
 import { call, readEvents, startDaemon, type CallError, type EventMsg, type RunningDaemon } from '../support/daemon.js';
 import { alive, waitFor } from '../support/shim-harness.js';
@@ -162,8 +163,16 @@ test('a checkpoint stops the task; restored under a new id the counter carries o
   assert.ok(!existsSync(cp2.imagePath));
   assert.deepEqual((await call<{ checkpoints: Checkpoint[] }>(K, 'List', { id: 'count2' })).checkpoints, []);
   await assert.rejects(call(K, 'Restore', { checkpointId: 'count-2', id: 'x' }), (e: CallError) => e.code === 'NOT_FOUND');
+  // Without --id: back into the container it was taken of, once its exited task is deleted.
+  await assert.rejects(call(K, 'Restore', { checkpointId: 'count-1', id: '' }), (e: CallError) => e.code === 'TASK_STATE');
+  await call(d.client('Tasks'), 'Delete', { id: 'count' });
+  const { task: back } = await call<{ task: Task }>(K, 'Restore', { checkpointId: 'count-1', id: '' });
+  assert.equal(back.id, 'count');
+  await waitFor(() => numbers(back.stdout).length > numbers(t.stdout).indexOf(last) + 3, 30_000, 'the counter to count again');
+  const again = numbers(back.stdout);
+  assert.equal(again[again.indexOf(last) + 1], last + 1, 'it carries on in its own output file');
   await remove(d, 'count', 'count2');
-  await waitFor(() => !alive(r.pid) && !alive(r.shimPid), 20_000, 'the restored task and its shim to be gone');
+  await waitFor(() => !alive(r.pid) && !alive(r.shimPid) && !alive(back.pid), 20_000, 'the restored tasks and their shims to be gone');
 });
 
 test('--leave-running: the original keeps counting, and so does its restored copy', async () => {
@@ -299,4 +308,63 @@ test('a corrupted image, or a restore CRIU fails: a clear error and nothing half
   await nothingOf(d, 'from-good');
   const events = await readEvents(d, head + 1);
   assert.deepEqual(events.map((e) => e.type).filter((x) => x.startsWith('Shim') || x.startsWith('Task') || x.startsWith('Container') || x === 'RequestFailed'), ['ShimSpawning', 'ShimLost', 'RequestFailed']);
+});
+
+test('the CLI: checkpoint, checkpoints, restore --id, checkpoint rm; exit codes', async () => {
+  const d = await daemon();
+  const cli = (...args: string[]) => spawnSync(process.execPath, [entryPoint('chronicle'), '--socket', d.socket, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const t = await startCounter(d, 'cli');
+  await waitFor(() => numbers(t.stdout).length >= 3, 30_000, 'the counter to count');
+  const cp = cli('checkpoint', '--leave-running', '--name', 'cli-1', 'cli');
+  assert.deepEqual([cp.status, cp.stdout], [0, 'cli-1\n'], cp.stderr);
+  const list = cli('--json', 'checkpoints', 'cli');
+  assert.equal(list.status, 0, list.stderr);
+  assert.deepEqual((JSON.parse(list.stdout) as Checkpoint[]).map((c) => [c.checkpointId, c.containerId, c.leftRunning]), [['cli-1', 'cli', true]]);
+  const table = cli('checkpoints');
+  assert.deepEqual(table.stdout.split('\n')[0]?.split(/\s+/), ['CHECKPOINT', 'CONTAINER', 'SIZE', 'TASK', 'PARENT', 'CREATED']);
+  const r = cli('--json', 'restore', '--id', 'cli-copy', 'cli-1');
+  assert.equal(r.status, 0, r.stderr);
+  const restored = JSON.parse(r.stdout) as Task;
+  assert.deepEqual([restored.id, restored.status, restored.restoredFrom], ['cli-copy', 'running', 'cli-1']);
+  assert.equal(cli('restore', 'cli-1').status, 1, 'cli still has its running task');
+  assert.equal(cli('checkpoint', 'rm', 'cli-1').status, 0);
+  assert.equal(cli('checkpoint', 'rm', 'cli-1').status, 1);
+  assert.equal(cli('checkpoint').status, 2, 'usage');
+  await remove(d, 'cli', 'cli-copy');
+});
+
+test('crashes: after the dump, before its fact (the task\'s exit still comes, the leftover image is replaced); after a restore, before its facts (the restored task is retired)', async () => {
+  const dir = tempDir();
+  let d = await startDaemon({ dir, args: ['--shim-pool', '0'], env: { CHRONICLE_CRASH_AT: 'checkpoint.after-dump' } });
+  started.push(d);
+  const t = await startCounter(d, 'cr');
+  await waitFor(() => numbers(t.stdout).length >= 3, 30_000, 'the counter to count');
+  await assert.rejects(call(d.client('Checkpoints'), 'Create', { id: 'cr', leaveRunning: false, name: 'cr-1' }));
+  await waitFor(() => d.child.signalCode !== null, 30_000, 'the daemon to crash after the dump');
+  started.splice(started.indexOf(d), 1);
+  d = await daemon(dir);
+  // The dump stopped the task: its shim reports the exit, which the log lacked.
+  await waitFor(async () => (await task(d, 'cr')).status === 'exited', 30_000, 'the exit after the restart');
+  const K = d.client('Checkpoints');
+  assert.deepEqual((await call<{ checkpoints: Checkpoint[] }>(K, 'List', { id: '' })).checkpoints, []);
+  assert.ok(existsSync(join(d.root, 'checkpoints', 'cr-1')), 'a leftover the log does not name');
+  await remove(d, 'cr');
+  const t2 = await startCounter(d, 'cr2');
+  await waitFor(() => numbers(t2.stdout).length >= 3, 30_000, 'the second counter to count');
+  const cp = await call<Checkpoint>(K, 'Create', { id: 'cr2', leaveRunning: true, name: 'cr-1' });
+  assert.equal(cp.containerId, 'cr2', 'the leftover was replaced');
+  await remove(d, 'cr2');
+  await d.stop('SIGTERM');
+  started.splice(started.indexOf(d), 1);
+
+  d = await startDaemon({ dir, args: ['--shim-pool', '0'], env: { CHRONICLE_CRASH_AT: 'restore.after-restore' } });
+  started.push(d);
+  await assert.rejects(call(d.client('Checkpoints'), 'Restore', { checkpointId: 'cr-1', id: 'cr-back' }));
+  await waitFor(() => d.child.signalCode !== null, 30_000, 'the daemon to crash after the restore');
+  started.splice(started.indexOf(d), 1);
+  const shims = shimsFor(d, 'cr-back');
+  assert.equal(shims.length, 1, 'the shim that restored it outlived the daemon');
+  d = await daemon(dir);
+  await assert.rejects(call(d.client('Containers'), 'Get', { id: 'cr-back' }), (e: CallError) => e.code === 'CONTAINER_NOT_FOUND');
+  await waitFor(() => shims.every((p) => !alive(p)) && !runcIds(d).includes('cr-back'), 20_000, 'the restored task and its shim to be retired');
 });
