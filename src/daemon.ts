@@ -20,6 +20,7 @@ import type { HandlerEnv } from './api/handler.js';
 import { Metrics } from './api/metrics.js';
 import { Mutations } from './api/mutation.js';
 import { ShimManager } from './api/shim-manager.js';
+import { checkpointService } from './api/checkpoint-service.js';
 import { taskService } from './api/task-service.js';
 import { startContainerdServer, type ContainerdServer } from './api/containerd/index.js';
 import { recover } from './replay/recover.js';
@@ -86,6 +87,7 @@ export class Daemon {
     daemon.api = await startApiServer(config.socket, {
       Containers: containerService({ env, projector, mutations, stateDir: config.state, defaultRuntime: config.runtime }),
       Tasks: taskService({ env, log, projector, mutations, shims }),
+      Checkpoints: checkpointService({ env, projector, mutations, shims, root: config.root, stateDir: config.state, criu: config.criu, runtimeBinary: config.runtimeBinary }),
       Events: eventsService(env, log),
       Daemon: daemonService(env, config, log, projector, () => daemon.#exporter?.status()),
       History: historyService(env, log),

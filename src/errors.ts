@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'CHAIN_BROKEN',
   'DEADLINE_EXCEEDED',
   'UNIMPLEMENTED',
+  // The runtime tried and failed (a CRIU dump or restore): nothing changed, see its log.
+  'RUNTIME_FAILED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

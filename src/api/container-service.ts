@@ -43,6 +43,7 @@ export function taskMessage(c: ContainerView, t: TaskView): Record<string, unkno
     stdout: t.stdio.stdout,
     stderr: t.stdio.stderr,
     startedAt: t.startedAt ?? 0,
+    restoredFrom: t.restoredFrom ?? '',
   };
 }
 
@@ -59,6 +60,7 @@ export function containerMessage(c: ContainerView): Record<string, unknown> {
     labels: c.labels,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
+    checkpoints: c.checkpoints.map((v) => ({ checkpointId: v.checkpointId, namespace: c.ns, containerId: c.id, imagePath: v.imagePath, bytes: v.bytes, digest: v.digest, leftRunning: v.leftRunning, createdAt: v.ts, seq: v.seq })),
     ...(c.task ? { task: taskMessage(c, c.task) } : {}),
   };
 }

@@ -11,6 +11,7 @@ import type { EventLog } from '../events/event-log.js';
 import { Id } from '../events/schemas.js';
 import { diffStates, stateAt, type Change } from '../projections/index.js';
 import type { CallContext } from './audit.js';
+import { checkpointMessage } from './checkpoint-service.js';
 import { containerMessage } from './container-service.js';
 import { toEventMessage, type EventMessage } from './event-message.js';
 import { serverStream, unary, type HandlerEnv } from './handler.js';
@@ -81,7 +82,10 @@ export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceIm
       const req = parseRequest(StateAtRequest, raw);
       const state = await stateAt(log, await resolve(log, req.at, 'at'));
       const containers = Object.values(state.containers).filter((c) => visible(ctx, c.ns));
-      return { seq: state.seq, ts: state.ts, containers: containers.map(containerMessage) };
+      const checkpoints = Object.values(state.checkpoints)
+        .filter((r) => visible(ctx, r.ns))
+        .sort((a, b) => a.seq - b.seq);
+      return { seq: state.seq, ts: state.ts, containers: containers.map(containerMessage), checkpoints: checkpoints.map(checkpointMessage) };
     }),
 
     Timeline: serverStream<{ event: EventMessage; after?: Record<string, unknown> }>(env, 'history.Timeline', async (raw, ctx, write, signal) => {

@@ -16,7 +16,7 @@ export function chronicleProto(): { def: PackageDefinition; pkg: GrpcObject } {
   return cached;
 }
 
-export type ServiceName = 'Containers' | 'Tasks' | 'Events' | 'Daemon' | 'History' | 'Log';
+export type ServiceName = 'Containers' | 'Tasks' | 'Checkpoints' | 'Events' | 'Daemon' | 'History' | 'Log';
 
 export function serviceClient(name: ServiceName): ServiceClientConstructor {
   const v1 = (chronicleProto().pkg['chronicle'] as GrpcObject)['v1'] as GrpcObject;

@@ -93,6 +93,11 @@ export const ExecRequest = z
 export const WaitRequest = z.object({ id: Id, execId: z.union([z.literal(''), Id]) });
 export const DeleteTaskRequest = z.object({ id: Id, force: z.boolean() });
 export const LogsRequest = z.object({ id: Id, follow: z.boolean(), stream: z.enum(['', 'stdout', 'stderr']) });
+const OptId = z.union([z.literal(''), Id]);
+export const CreateCheckpointRequest = z.object({ id: Id, leaveRunning: z.boolean(), name: OptId });
+export const ListCheckpointsRequest = z.object({ id: OptId });
+export const DeleteCheckpointRequest = z.object({ checkpointId: Id });
+export const RestoreRequest = z.object({ checkpointId: Id, id: OptId });
 export const SubscribeRequest = z.object({
   fromSeq: z.number().int().nonnegative(),
   fromTime: z.number().int().nonnegative(),

@@ -19,6 +19,7 @@ export const toStatus: Record<ErrorCode, Status> = {
   CHAIN_BROKEN: Status.DATA_LOSS,
   DEADLINE_EXCEEDED: Status.DEADLINE_EXCEEDED,
   UNIMPLEMENTED: Status.UNIMPLEMENTED,
+  RUNTIME_FAILED: Status.ABORTED,
   INTERNAL: Status.INTERNAL,
 };
 
@@ -33,6 +34,7 @@ const fromStatus: Partial<Record<Status, ErrorCode>> = {
   [Status.DATA_LOSS]: 'CHAIN_BROKEN',
   [Status.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
   [Status.UNIMPLEMENTED]: 'UNIMPLEMENTED',
+  [Status.ABORTED]: 'RUNTIME_FAILED',
 };
 
 export const CODE_TRAILER = 'chronicle-error-code';

@@ -16,6 +16,25 @@ export interface Task {
   stdout: string;
   stderr: string;
   startedAt: number;
+  restoredFrom?: string;
+}
+
+export interface Checkpoint {
+  checkpointId: string;
+  namespace: string;
+  containerId: string;
+  imagePath: string;
+  bytes: number;
+  digest: string;
+  leftRunning: boolean;
+  paused: boolean;
+  durationMs: number;
+  parent: string;
+  createdAt: number;
+  seq: number;
+}
+export interface ListCheckpointsReply {
+  checkpoints: Checkpoint[];
 }
 
 export interface Container {
@@ -31,6 +50,7 @@ export interface Container {
   createdAt: number;
   updatedAt: number;
   task?: Task | null;
+  checkpoints?: Checkpoint[];
 }
 
 export interface CreateContainerRequest {

@@ -17,6 +17,9 @@ Commands:
   logs      print (or follow) a task's output
   rm        delete containers (their tasks first)
   wait      wait for a task to exit, print and exit with its code
+  checkpoint   dump a task with CRIU (runc): checkpoint ID; checkpoint rm CHECKPOINT...
+  checkpoints  list checkpoints (of one container: checkpoints ID)
+  restore      restore a checkpoint into a new or task-less container
   events    print the event log (and follow it live)
   info      print what the daemon is and what its last recovery found
   daemon    run chronicled in the foreground with the given flags
@@ -63,6 +66,13 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   logs: 'Usage: chronicle logs [-f] [--stream stdout|stderr] ID\n',
   rm: 'Usage: chronicle rm [-f] ID...\n\n  -f, --force   kill a live task first\n',
   wait: 'Usage: chronicle wait [--exec-id X] ID\n',
+  checkpoint:
+    'Usage: chronicle checkpoint [--leave-running] [--name N] ID\n       chronicle checkpoint rm CHECKPOINT...\n\n' +
+    '  --leave-running  keep the task running (default: the dump stops it)\n' +
+    '  --name N         the checkpoint id (default: ID-<random>)\n' +
+    'Needs the runc runtime and CRIU 4 (scripts/install-criu.sh).\n',
+  checkpoints: 'Usage: chronicle checkpoints [ID]\n',
+  restore: 'Usage: chronicle restore [--id NEW_ID] CHECKPOINT\n\n  --id NEW_ID   restore into this container (default: the one it was taken of)\n',
   events:
     'Usage: chronicle events [--since SEQ|TIME|DURATION] [-f|--follow] [--filter ns=|id=|type=]...\n\n' +
     '  --since   a seq (42), an RFC 3339 time, or a duration ago (10m, 2h, 30s)\n' +

@@ -74,7 +74,9 @@ export type TaskPaused = z.infer<typeof TaskPaused>;
 export const TaskResumed = z.object({});
 export type TaskResumed = z.infer<typeof TaskResumed>;
 
-export const ExitReason = z.enum(['exited', 'killed', 'oom', 'shim-lost']);
+// 'checkpointed': a checkpoint without leave-running stopped the task (added with
+// checkpoint/restore; older events never hold it, so no upcast is needed).
+export const ExitReason = z.enum(['exited', 'killed', 'oom', 'shim-lost', 'checkpointed']);
 export type ExitReason = z.infer<typeof ExitReason>;
 
 export const TaskExited = z.object({
@@ -92,19 +94,31 @@ export type TaskDeleted = z.infer<typeof TaskDeleted>;
 
 export const TaskCheckpointed = z.object({
   checkpointId: z.string(),
+  /** The checkpoint's directory (manifest.json, image/). */
   imagePath: z.string(),
   bytes: z.number().int().nonnegative(),
+  /** sha256 over the image files (src/shim/checkpoint-image.ts); restore checks it first. */
   digest: z.string(),
   leftRunning: z.boolean(),
   durationMs: z.number().nonnegative(),
+  // Optional fields added with the CRIU implementation (v1 data without them stays valid).
+  /** The checkpoint the task was itself restored from, if any. */
+  parent: z.string().optional(),
+  /** The task was paused when dumped. */
+  paused: z.boolean().optional(),
 });
 export type TaskCheckpointed = z.infer<typeof TaskCheckpointed>;
 
+/** Follows TaskCreated in the same batch: the task runs from the checkpoint's memory. */
 export const TaskRestored = z.object({ checkpointId: z.string(), pid: Pid });
 export type TaskRestored = z.infer<typeof TaskRestored>;
 
 export const TaskOOM = z.object({});
 export type TaskOOM = z.infer<typeof TaskOOM>;
+
+/** A checkpoint's image was removed (`chronicle checkpoint rm`); ns/id name its container. */
+export const CheckpointRemoved = z.object({ checkpointId: z.string() });
+export type CheckpointRemoved = z.infer<typeof CheckpointRemoved>;
 
 // --- exec ------------------------------------------------------------------------------
 export const ExecAdded = z.object({
@@ -216,6 +230,7 @@ export const EVENT_DATA = {
   TaskCheckpointed,
   TaskRestored,
   TaskOOM,
+  CheckpointRemoved,
   ExecAdded,
   ExecStarted,
   ExecExited,

@@ -27,14 +27,32 @@ export interface ReadFleetOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Retries a JetStream call that timed out: a cluster that just lost a server answers again
+ * once it has elected new leaders, which takes seconds.
+ */
+async function patiently<T>(f: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (i >= attempts || !/timeout|no responders|temporarily unavailable/i.test(msg)) throw e;
+      await new Promise((r) => setTimeout(r, 1000 * i));
+    }
+  }
+}
+
 export async function* readFleet(nc: NatsConnection, stream: string, opts: ReadFleetOptions = {}): AsyncGenerator<FleetRecord> {
-  const js: JetStreamClient = jetstream(nc);
-  const c = await js.consumers.get(stream, {
-    filter_subjects: nodeFilter(opts.node),
-    ...(opts.fromTime !== undefined ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(opts.fromTime).toISOString() } : { deliver_policy: DeliverPolicy.All }),
-  });
+  const js: JetStreamClient = jetstream(nc, { timeout: 10_000 });
+  const c = await patiently(() =>
+    js.consumers.get(stream, {
+      filter_subjects: nodeFilter(opts.node),
+      ...(opts.fromTime !== undefined ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(opts.fromTime).toISOString() } : { deliver_policy: DeliverPolicy.All }),
+    }),
+  );
   try {
-    if (!opts.follow && (await c.info(true)).num_pending === 0) return;
+    if (!opts.follow && (await patiently(() => c.info(true))).num_pending === 0) return;
     const messages = await c.consume();
     const stop = (): void => void messages.stop();
     opts.signal?.addEventListener('abort', stop, { once: true });
@@ -67,8 +85,8 @@ export interface NodeSummary {
 
 /** Every node the stream holds events of, with what each last reported. */
 export async function fleetNodes(nc: NatsConnection, stream: string): Promise<NodeSummary[]> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(stream, { subjects_filter: `${SUBJECT_ROOT}.>` });
+  const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+  const info = await patiently(() => jsm.streams.info(stream, { subjects_filter: `${SUBJECT_ROOT}.>` }));
   const counts = new Map<string, number>();
   for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
     const node = nodeOfSubject(subject);

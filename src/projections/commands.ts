@@ -20,7 +20,8 @@ export type Command =
   | ({ type: 'ExecProcess'; execId: string } & Target)
   | ({ type: 'StartExec'; execId: string } & Target)
   | ({ type: 'DeleteExec'; execId: string } & Target)
-  | ({ type: 'CheckpointTask' } & Target)
-  | ({ type: 'RestoreTask' } & Target);
+  | ({ type: 'CheckpointTask'; checkpointId: string } & Target)
+  | ({ type: 'RestoreTask'; checkpointId: string } & Target)
+  | ({ type: 'RemoveCheckpoint'; checkpointId: string } & Target);
 
 export type CommandType = Command['type'];

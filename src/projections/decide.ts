@@ -28,6 +28,16 @@ export function decide(state: State, cmd: Command, actor = 'daemon'): Decision {
     if (c) return refuse('CONTAINER_EXISTS', `container ${cmd.id} already exists`, { id: cmd.id });
     return { ok: true, facts: [{ type: 'ContainerCreated', ns: cmd.ns, id: cmd.id, actor, data: cmd.spec }] };
   }
+  if (cmd.type === 'RestoreTask' || cmd.type === 'RemoveCheckpoint') {
+    // The checkpoint outlives its container; a restore may make a new container.
+    const cp = state.checkpoints[cmd.checkpointId];
+    if (!cp || cp.ns !== cmd.ns) return refuse('NOT_FOUND', `checkpoint ${cmd.checkpointId} not found`, { checkpointId: cmd.checkpointId });
+    if (cmd.type === 'RemoveCheckpoint') {
+      return { ok: true, facts: [{ type: 'CheckpointRemoved', ns: cp.ns, id: cp.containerId, actor, data: { checkpointId: cp.checkpointId } }], ...(c ? { container: c } : {}) };
+    }
+    if (c?.task) return refuse('TASK_STATE', `container ${cmd.id} already has a ${c.task.status} task`, { id: cmd.id, status: c.task.status });
+    return { ok: true, facts: [], ...(c ? { container: c } : {}) };
+  }
   if (!c) return refuse('CONTAINER_NOT_FOUND', `container ${cmd.id} not found`, { id: cmd.id });
   const ok = (facts: Fact[] = []): Decision => ({ ok: true, facts, container: c });
   switch (cmd.type) {
@@ -37,7 +47,6 @@ export function decide(state: State, cmd: Command, actor = 'daemon'): Decision {
       if (c.task) return refuse('TASK_STATE', `container ${cmd.id} still has a ${c.task.status} task: delete the task first`, { id: cmd.id, status: c.task.status });
       return ok([{ type: 'ContainerDeleted', ns: cmd.ns, id: cmd.id, actor, data: {} }]);
     case 'CreateTask':
-    case 'RestoreTask':
       if (c.task) return refuse('TASK_STATE', `container ${cmd.id} already has a ${c.task.status} task`, { id: cmd.id, status: c.task.status });
       return ok();
     case 'StartTask':
@@ -77,8 +86,15 @@ export function decide(state: State, cmd: Command, actor = 'daemon'): Decision {
       if (cmd.type === 'StartExec' && c.task.status !== 'running') return refuse('TASK_STATE', `cannot start exec ${cmd.execId}: task ${cmd.id} is ${c.task.status}`, { id: cmd.id, status: c.task.status });
       return cmd.type === 'DeleteExec' ? ok([{ type: 'ExecDeleted', ns: cmd.ns, id: cmd.id, actor, data: { execId: cmd.execId } }]) : ok();
     }
-    case 'CheckpointTask':
-      return needTask(c, ['running', 'paused'], 'checkpoint') ?? ok();
+    case 'CheckpointTask': {
+      if (c.runtime !== 'runc') {
+        return refuse('FAILED_PRECONDITION', `cannot checkpoint ${cmd.id}: the ${c.runtime} runtime has no CRIU support; create the container with --runtime runc (and install CRIU 4 with scripts/install-criu.sh)`, { id: cmd.id, runtime: c.runtime });
+      }
+      const refused = needTask(c, ['running', 'paused'], 'checkpoint');
+      if (refused) return refused;
+      if (state.checkpoints[cmd.checkpointId]) return refuse('ALREADY_EXISTS', `checkpoint ${cmd.checkpointId} already exists`, { checkpointId: cmd.checkpointId });
+      return ok();
+    }
     default:
       return assertNever(cmd);
   }

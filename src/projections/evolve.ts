@@ -16,6 +16,7 @@ export function fold(state: State, events: Iterable<Envelope>): State {
     ...state,
     containers: { ...state.containers },
     shims: { ...state.shims },
+    checkpoints: { ...state.checkpoints },
     daemon: { ...state.daemon },
     namespaces: { ...state.namespaces },
   };
@@ -153,13 +154,18 @@ export function apply(draft: State, e: Envelope): void {
       return;
     }
     case 'TaskCheckpointed': {
-      const c = draft.containers[key];
-      if (!c) return;
       const d = e.data;
-      draft.containers[key] = {
-        ...c,
-        checkpoints: [...c.checkpoints, { checkpointId: d.checkpointId, imagePath: d.imagePath, bytes: d.bytes, digest: d.digest, leftRunning: d.leftRunning, ts: e.ts, seq: e.seq }],
-      };
+      const view = { checkpointId: d.checkpointId, imagePath: d.imagePath, bytes: d.bytes, digest: d.digest, leftRunning: d.leftRunning, ts: e.ts, seq: e.seq };
+      draft.checkpoints[d.checkpointId] = { ...view, ns: e.ns, containerId: e.id, durationMs: d.durationMs, parent: d.parent ?? null, paused: d.paused ?? false };
+      const c = draft.containers[key];
+      if (c) draft.containers[key] = { ...c, checkpoints: [...c.checkpoints, view] };
+      return;
+    }
+    case 'CheckpointRemoved': {
+      const id = e.data.checkpointId;
+      delete draft.checkpoints[id];
+      const c = draft.containers[key];
+      if (c?.checkpoints.some((v) => v.checkpointId === id)) draft.containers[key] = { ...c, checkpoints: c.checkpoints.filter((v) => v.checkpointId !== id) };
       return;
     }
     case 'ExecAdded':

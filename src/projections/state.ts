@@ -47,6 +47,16 @@ export const CheckpointView = z.object({
 });
 export type CheckpointView = z.infer<typeof CheckpointView>;
 
+/** Every checkpoint whose image is kept, by id: it outlives its container (restore finds it here). */
+export const CheckpointRecord = CheckpointView.extend({
+  ns: z.string(),
+  containerId: z.string(),
+  durationMs: z.number(),
+  parent: z.string().nullable(),
+  paused: z.boolean(),
+});
+export type CheckpointRecord = z.infer<typeof CheckpointRecord>;
+
 export const ContainerView = z.object({
   ns: z.string(),
   id: z.string(),
@@ -89,6 +99,8 @@ export const State = z.object({
   ts: z.number(),
   containers: z.record(z.string(), ContainerView),
   shims: z.record(z.string(), ShimView),
+  /** Snapshots written before checkpoints existed have none. */
+  checkpoints: z.record(z.string(), CheckpointRecord).default({}),
   daemon: z.object({
     started: DaemonStarted.extend({ seq: z.number(), ts: z.number() }).nullable(),
     recovered: DaemonRecovered.extend({ seq: z.number(), ts: z.number() }).nullable(),
@@ -101,7 +113,7 @@ export const State = z.object({
 export type State = z.infer<typeof State>;
 
 export function initialState(): State {
-  return { seq: 0, ts: 0, containers: {}, shims: {}, daemon: { started: null, recovered: null, stopped: null }, deletedContainers: 0, namespaces: {} };
+  return { seq: 0, ts: 0, containers: {}, shims: {}, checkpoints: {}, daemon: { started: null, recovered: null, stopped: null }, deletedContainers: 0, namespaces: {} };
 }
 
 export function containerKey(ns: string, id: string): string {

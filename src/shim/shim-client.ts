@@ -22,6 +22,18 @@ export type PidReply = z.infer<typeof PidReply>;
 const PidsReply = z.object({ pids: z.array(z.number()) });
 const ExitReply = z.object({ exitCode: z.number(), exitedAt: z.number(), signal: z.string() });
 export type ShimExit = z.infer<typeof ExitReply>;
+export const ImageFileMessage = z.object({ name: z.string(), bytes: z.number(), sha256: z.string() });
+const CheckpointReply = z.object({
+  bytes: z.number(),
+  digest: z.string(),
+  files: z.array(ImageFileMessage),
+  durationMs: z.number(),
+  leftRunning: z.boolean(),
+  pid: z.number(),
+  exited: z.boolean(),
+  exit: ExitReply.nullish(),
+});
+export type ShimCheckpoint = z.infer<typeof CheckpointReply>;
 const StatsReply = z.object({ cpuUsageNs: z.number(), memoryBytes: z.number(), pids: z.number() });
 const Empty = z.object({});
 export const ShimFactMessage = z.object({
@@ -121,8 +133,12 @@ export class ShimClient implements Disposable {
   delete(id: string): Promise<ShimExit> {
     return this.#call('Delete', { id }, ExitReply, 30_000);
   }
-  checkpoint(id: string): Promise<unknown> {
-    return this.#call('Checkpoint', { id }, Empty);
+  /** CRIU dumps take as long as the memory is large: a generous deadline. */
+  checkpoint(a: { id: string; imagePath: string; workPath: string; leaveRunning: boolean; criu: string }): Promise<ShimCheckpoint> {
+    return this.#call('Checkpoint', a, CheckpointReply, 180_000);
+  }
+  restore(a: { id: string; bundle: string; imagePath: string; workPath: string; criu: string; stdout?: string; stderr?: string; runtimeBinary?: string; runcRoot?: string }): Promise<z.infer<typeof CreateReply>> {
+    return this.#call('Restore', { stdout: '', stderr: '', runtimeBinary: '', runcRoot: '', ...a }, CreateReply, 180_000);
   }
   stats(id: string): Promise<z.infer<typeof StatsReply>> {
     return this.#call('Stats', { id }, StatsReply);

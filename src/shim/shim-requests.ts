@@ -25,6 +25,19 @@ export const CreateRequest = z.object({
   // Optional for clients that predate it (proto3 sends '' anyway).
   stdin: OptAbs.default(''),
 });
+const Binary = z.union([z.literal(''), Abs, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a command name or an absolute path')]);
+export const CheckpointRequest = z.object({ id: Id, imagePath: Abs, workPath: Abs, leaveRunning: z.boolean(), criu: Binary.refine((s) => s !== '', 'a CRIU binary is required') });
+export const RestoreRequest = z.object({
+  id: Id,
+  bundle: Abs,
+  imagePath: Abs,
+  workPath: Abs,
+  stdout: OptAbs,
+  stderr: OptAbs,
+  criu: Binary.refine((s) => s !== '', 'a CRIU binary is required'),
+  runtimeBinary: Binary,
+  runcRoot: OptAbs,
+});
 export const IdRequest = z.object({ id: Id, execId: OptId });
 export const KillRequest = z.object({ id: Id, signal: z.number().int().min(1).max(64), all: z.boolean(), execId: OptId });
 export const ExecRequest = z.object({ id: Id, execId: Id, args: Args.min(1, 'a command is required'), env: Env, cwd: OptAbs, stdin: OptAbs.default(''), stdout: OptAbs.default(''), stderr: OptAbs.default('') });

@@ -7,7 +7,7 @@ import { ChronicleError, invalidArgument, isChronicleError } from '../errors.js'
 import { toServiceError } from '../api/status.js';
 import { SHIM_VERSION } from './handshake.js';
 import { readLogs } from './logs.js';
-import { CreateRequest, EventsRequest, ExecRequest, IdRequest, KillRequest, LogsRequest, ShutdownRequest } from './shim-requests.js';
+import { CheckpointRequest, CreateRequest, EventsRequest, ExecRequest, IdRequest, KillRequest, LogsRequest, RestoreRequest, ShutdownRequest } from './shim-requests.js';
 import type { Supervisor } from './supervisor.js';
 
 function parse<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
@@ -81,7 +81,28 @@ export function shimImplementation(sup: Supervisor, shutdown: (force: boolean) =
       log('deleted', { cid: id, exitCode: e.exitCode });
       return { exitCode: e.exitCode, exitedAt: e.exitedAt, signal: e.signal ?? '' };
     }),
-    Checkpoint: unary((raw) => sup.checkpoint(parse(IdRequest, raw).id)),
+    Checkpoint: unary(async (raw) => {
+      const r = parse(CheckpointRequest, raw);
+      const cp = await sup.checkpoint(r);
+      log('checkpointed', { cid: r.id, imagePath: r.imagePath, bytes: cp.bytes, leftRunning: cp.leftRunning, durationMs: Math.round(cp.durationMs) });
+      return {
+        bytes: cp.bytes,
+        digest: cp.digest,
+        files: cp.files,
+        durationMs: cp.durationMs,
+        leftRunning: cp.leftRunning,
+        pid: cp.pid,
+        exited: cp.exit !== undefined,
+        exit: cp.exit ? { exitCode: cp.exit.exitCode, exitedAt: cp.exit.exitedAt, signal: cp.exit.signal ?? '' } : undefined,
+      };
+    }),
+    Restore: unary(async (raw) => {
+      const t0 = performance.now();
+      const r = parse(RestoreRequest, raw);
+      const restored = await sup.restore(r);
+      log('restored', { cid: r.id, imagePath: r.imagePath, initPid: restored.pid, durationMs: Math.round(performance.now() - t0) });
+      return restored;
+    }),
     Stats: unary((raw) => sup.stats(parse(IdRequest, raw).id)),
     Shutdown: unary((raw) => {
       const r = parse(ShutdownRequest, raw);

@@ -9,9 +9,11 @@ import { FactLog } from './fact-log.js';
 import { OomWatcher } from './oom.js';
 import { Reaper } from './reaper.js';
 import { ProcessRuntime } from './runtime-process.js';
+import { measureImage, type ImageMeasure } from './checkpoint-image.js';
 import { RuncRuntime } from './runtime-runc.js';
 import { StdinCopy } from './stdin-copy.js';
-import type { Runtime, Stats } from './runtime.js';
+import type { Runtime, Stats, StdioFds } from './runtime.js';
+import { StdioPipes } from './stdio-pipes.js';
 
 export type Status = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -37,6 +39,39 @@ interface Hosted extends Proc {
   bundle: string;
   runtime: Runtime;
   execs: Map<string, Proc>;
+  /** runc: resolves once the init's output pipes were copied to the end. */
+  copied: Promise<void> | undefined;
+}
+
+/** How long an exit waits for the output still in the init's pipes (a daemonised child may hold them open). */
+const OUTPUT_GRACE_MS = 500;
+
+export interface CheckpointSpec {
+  id: string;
+  imagePath: string;
+  workPath: string;
+  leaveRunning: boolean;
+  criu: string;
+}
+
+export interface CheckpointResult extends ImageMeasure {
+  durationMs: number;
+  leftRunning: boolean;
+  /** The init's exit when the checkpoint stopped the task. */
+  exit: Exit | undefined;
+  pid: number;
+}
+
+export interface RestoreSpec {
+  id: string;
+  bundle: string;
+  imagePath: string;
+  workPath: string;
+  stdout: string;
+  stderr: string;
+  criu: string;
+  runtimeBinary: string;
+  runcRoot: string;
 }
 
 export interface CreateSpec {
@@ -191,7 +226,7 @@ export class Supervisor {
     this.#byPid.set(proc.pid, { c, execId });
     if (early) {
       this.#early.delete(proc.pid);
-      if (early.exitedAt >= since) this.#record(c, execId, proc, early);
+      if (early.exitedAt >= since) this.#recordAfterOutput(c, execId, proc, early);
     }
   }
 
@@ -211,7 +246,18 @@ export class Supervisor {
       return;
     }
     const proc = owner.execId ? owner.c.execs.get(owner.execId) : owner.c;
-    if (proc) this.#record(owner.c, owner.execId, proc, e);
+    if (proc) this.#recordAfterOutput(owner.c, owner.execId, proc, e);
+  }
+
+  /** An init's exit is reported once its last output is in its files (`run` prints them then). */
+  #recordAfterOutput(c: Hosted, execId: string, proc: Proc, e: Exit): void {
+    if (execId || !c.copied) return this.#record(c, execId, proc, e);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, OUTPUT_GRACE_MS)));
+    void Promise.race([c.copied, grace]).then(() => {
+      clearTimeout(timer);
+      this.#record(c, execId, proc, e);
+    });
   }
 
   #record(c: Hosted, execId: string, proc: Proc, e: Exit): void {
@@ -245,23 +291,67 @@ export class Supervisor {
     if (!statSync(spec.bundle, { throwIfNoEntry: false })?.isDirectory()) {
       throw new ChronicleError('INVALID_ARGUMENT', `invalid bundle: ${spec.bundle} is not a directory`, { field: 'bundle' });
     }
-    const io = openStdio(spec.stdin, stdout, stderr);
-    const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, stdin: io.stdin, execs: new Map() };
+    const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'created', exit: undefined, waiters: [], stdout, stderr, execs: new Map(), copied: undefined };
+    return this.#launch(c, spec.stdin, (stdio) => runtime.create({ id: spec.id, bundle: spec.bundle, args: spec.args, env: spec.env, cwd: spec.cwd }, stdio));
+  }
+
+  /**
+   * Opens the output files (and stdin, copied from a client's FIFO or file into a pipe, see
+   * stdin-copy), reserves the id while the runtime makes the init, and starts waiting for
+   * it. A runc init writes into pipes that the shim copies (see stdio-pipes).
+   */
+  async #launch(c: Hosted, stdinPath: string, make: (stdio: StdioFds) => Promise<number>): Promise<{ pid: number; stdout: string; stderr: string }> {
+    const input = stdinPath ? new StdinCopy(stdinPath) : undefined;
+    let out: number;
+    let err: number;
+    try {
+      out = openOut(c.stdout, 'stdout');
+    } catch (e) {
+      input?.close();
+      throw e;
+    }
+    try {
+      err = c.stderr === c.stdout ? out : openOut(c.stderr, 'stderr');
+    } catch (e) {
+      closeSync(out);
+      input?.close();
+      throw e;
+    }
+    let pipes: StdioPipes | undefined;
+    if (c.runtime.name === 'runc') {
+      try {
+        pipes = new StdioPipes(out, err);
+      } catch (e) {
+        closeSync(out);
+        if (err !== out) closeSync(err);
+        input?.close();
+        throw e;
+      }
+      c.copied = pipes.done;
+    }
+    c.stdin = input;
     // Reserve the id while runc works, so a concurrent Create of the same id is refused.
-    this.#hosted.set(spec.id, c);
+    this.#hosted.set(c.id, c);
     const since = Date.now();
     try {
-      c.pid = await runtime.create({ id: spec.id, bundle: spec.bundle, args: spec.args, env: spec.env, cwd: spec.cwd }, io.fds);
-      if (runtime.name === 'runc') this.#oom.watch(spec.id, c.pid);
+      const outputs = pipes ?? { stdout: out, stderr: err };
+      c.pid = await make({ stdout: outputs.stdout, stderr: outputs.stderr, ...(input ? { stdin: input.fd } : {}) });
+      if (c.runtime.name === 'runc') this.#oom.watch(c.id, c.pid);
       this.#watch(c, '', c, since);
       this.reaper.kick();
-      return { pid: c.pid, stdout, stderr };
+      return { pid: c.pid, stdout: c.stdout, stderr: c.stderr };
     } catch (e) {
-      this.#hosted.delete(spec.id);
+      this.#hosted.delete(c.id);
       stopStdin(c);
       throw e;
     } finally {
-      io.close();
+      // The child's end of stdin: the runtime's child (runc) has passed it on by now.
+      if (input) closeSync(input.fd);
+      if (pipes) pipes.closeWriteEnds();
+      else {
+        closeSync(out);
+        if (err !== out) closeSync(err);
+      }
     }
   }
 
@@ -420,10 +510,43 @@ export class Supervisor {
     return c.runtime.stats(id, c.pid);
   }
 
-  checkpoint(id: string): never {
-    const c = this.#get(id);
-    if (c.runtime.name === 'process') throw new ChronicleError('FAILED_PRECONDITION', 'the process runtime cannot checkpoint: use runc with CRIU', { id });
-    throw new ChronicleError('FAILED_PRECONDITION', 'checkpoint is not available in this shim yet (it needs CRIU 4: run scripts/install-criu.sh)', { id });
+  /**
+   * Dumps a running or paused container with CRIU into spec.imagePath and measures the
+   * image. Without leaveRunning the dump stops the task: this waits for the init's exit and
+   * returns it. A failed dump leaves the task as it was.
+   */
+  async checkpoint(spec: CheckpointSpec): Promise<CheckpointResult> {
+    const c = this.#get(spec.id);
+    if (!(c.runtime instanceof RuncRuntime)) {
+      throw new ChronicleError('FAILED_PRECONDITION', `the ${c.runtime.name} runtime cannot checkpoint ${spec.id}: only runc containers can (with CRIU 4, see scripts/install-criu.sh)`, { id: spec.id });
+    }
+    this.#need(c, ['running', 'paused'], 'checkpoint', spec.id);
+    const t0 = performance.now();
+    await c.runtime.checkpoint(spec.id, spec);
+    const durationMs = performance.now() - t0;
+    let timer: NodeJS.Timeout | undefined;
+    const exit = spec.leaveRunning ? undefined : await Promise.race([this.wait(spec.id, ''), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 10_000)))]);
+    clearTimeout(timer);
+    const measured = await measureImage(spec.imagePath);
+    return { ...measured, durationMs, leftRunning: spec.leaveRunning, exit, pid: c.pid };
+  }
+
+  /**
+   * Restores a container from a CRIU image into a bundle (`runc restore --detach`); the
+   * restored init is this shim's child and is reaped like any task. It enters `running`.
+   * On failure nothing of it is left: not in runc, not in this shim.
+   */
+  async restore(spec: RestoreSpec): Promise<{ pid: number; stdout: string; stderr: string }> {
+    if (this.#hosted.has(spec.id)) throw new ChronicleError('ALREADY_EXISTS', `container ${spec.id} already exists in this shim`, { id: spec.id });
+    if (!statSync(spec.bundle, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ChronicleError('INVALID_ARGUMENT', `invalid bundle: ${spec.bundle} is not a directory`, { field: 'bundle' });
+    }
+    const runtime = this.#runc(spec.runtimeBinary, spec.runcRoot);
+    const stdout = spec.stdout || join(spec.bundle, 'stdout.log');
+    const stderr = spec.stderr || join(spec.bundle, 'stderr.log');
+    const c: Hosted = { id: spec.id, bundle: spec.bundle, runtime, pid: 0, status: 'running', exit: undefined, waiters: [], stdout, stderr, execs: new Map(), copied: undefined };
+    const r = await this.#launch(c, '', (stdio) => runtime.restore(spec, stdio));
+    return r;
   }
 
   /** Kills everything it hosts (force shutdown). */

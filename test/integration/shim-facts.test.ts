@@ -137,6 +137,9 @@ test('no input crashes the shim: random requests get INVALID_ARGUMENT, NOT_FOUND
           case 'wait':
             // `live` never exits by itself: its Wait ends at the deadline.
             return s.client.wait(c.id, c.execId, 300);
+          case 'checkpoint':
+            // `live` runs on the process runtime: refused whatever the paths.
+            return s.client.checkpoint({ id: c.id, imagePath: `${sandbox}/cp/image`, workPath: `${sandbox}/cp/work`, leaveRunning: true, criu: '/nonexistent/criu' });
           case 'logs':
             return (async () => {
               for await (const chunk of s.client.logs(c.id, { execId: c.execId })) void chunk;

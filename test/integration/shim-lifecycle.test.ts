@@ -110,7 +110,10 @@ for (const runtime of ['runc', 'process'] as const) {
       await assert.rejects(client.create({ id: '../evil', bundle: c.bundle, runtime }), (e) => code(e) === 'INVALID_ARGUMENT' && (e as ChronicleError).details['field'] === 'id');
       await assert.rejects(client.create({ id: 'rel', bundle: 'relative', runtime }), (e) => code(e) === 'INVALID_ARGUMENT' && (e as ChronicleError).details['field'] === 'bundle');
       await assert.rejects(client.kill('r', 99), (e) => code(e) === 'INVALID_ARGUMENT' && (e as ChronicleError).details['field'] === 'signal');
-      await assert.rejects(client.checkpoint('r'), (e) => code(e) === 'FAILED_PRECONDITION');
+      // process: no CRIU support; runc: this CRIU does not exist (and the task keeps running).
+      const cp = { id: 'r', imagePath: join(c.bundle, 'cp/image'), workPath: join(c.bundle, 'cp/work'), leaveRunning: false, criu: '/nonexistent/criu' };
+      await assert.rejects(client.checkpoint(cp), (e) => code(e) === (runtime === 'runc' ? 'RUNTIME_FAILED' : 'FAILED_PRECONDITION'));
+      assert.equal((await client.state('r')).status, 'running');
       await client.kill('r', 9);
       await client.wait('r', '', 30_000);
       await assert.rejects(client.pause('r'), (e) => code(e) === 'FAILED_PRECONDITION');

@@ -31,7 +31,22 @@ describe('decide: refusals before any side effect', () => {
     given(...running, f.execAdded('c1', 'x')).when({ type: 'ExecProcess', ...t, execId: 'x' }).thenFails('ALREADY_EXISTS');
   });
   test('a second task on one container', () => given(...running).when({ type: 'CreateTask', ...t }).thenFails('TASK_STATE'));
-  test('checkpoint of a created task', () => given(f.containerCreated('c1'), f.taskCreated('c1')).when({ type: 'CheckpointTask', ...t }).thenFails('TASK_STATE'));
+  test('checkpoint of a created task', () => given(f.containerCreated('c1'), f.taskCreated('c1')).when({ type: 'CheckpointTask', ...t, checkpointId: 'cp1' }).thenFails('TASK_STATE'));
+  test('checkpoint: the process runtime is refused with its reason, a taken id too', () => {
+    given(f.containerCreated('c1', { runtime: 'process' }), f.taskCreated('c1'), f.taskStarted('c1')).when({ type: 'CheckpointTask', ...t, checkpointId: 'cp1' }).thenFails('FAILED_PRECONDITION');
+    given(...running, f.taskCheckpointed('c1', 'cp1')).when({ type: 'CheckpointTask', ...t, checkpointId: 'cp1' }).thenFails('ALREADY_EXISTS');
+    given(...running, f.taskPaused('c1')).when({ type: 'CheckpointTask', ...t, checkpointId: 'cp2' }).thenFacts();
+  });
+  test('restore: into a new container, not over a live task, only a known checkpoint', () => {
+    given(...running, f.taskCheckpointed('c1', 'cp1')).when({ type: 'RestoreTask', ns: t.ns, id: 'c2', checkpointId: 'cp1' }).thenFacts();
+    given(...running, f.taskCheckpointed('c1', 'cp1')).when({ type: 'RestoreTask', ...t, checkpointId: 'cp1' }).thenFails('TASK_STATE');
+    given(...running).when({ type: 'RestoreTask', ns: t.ns, id: 'c2', checkpointId: 'nope' }).thenFails('NOT_FOUND');
+  });
+  test('checkpoint rm names the checkpoint, even after its container is gone', () => {
+    given(f.containerCreated('c1'), f.taskCreated('c1'), f.taskStarted('c1'), f.taskCheckpointed('c1', 'cp1'), f.taskExited('c1'), f.taskDeleted('c1'), f.containerDeleted('c1'))
+      .when({ type: 'RemoveCheckpoint', ns: t.ns, id: 'c1', checkpointId: 'cp1' })
+      .thenFacts('CheckpointRemoved');
+  });
   test('allowed commands pass with the facts decide can know', () => {
     given(...running).when({ type: 'PauseTask', ...t }).thenFacts();
     given(f.containerCreated('c1')).when({ type: 'UpdateContainer', ...t, labels: { a: 'b' } }).thenFacts('ContainerUpdated');

@@ -87,6 +87,15 @@ describe('evolve: every transition', () => {
       assert.equal(task(s, 'c1')?.restoredFrom, 'cp9');
       assert.equal(task(s, 'c1')?.pid, 99);
     }));
+  test('a checkpoint outlives its container until it is removed', () =>
+    given(f.containerCreated('c1'), f.taskCheckpointed('c1', 'cp9'), f.containerDeleted('c1')).then((s) => {
+      assert.deepEqual([s.checkpoints['cp9']?.ns, s.checkpoints['cp9']?.containerId, s.checkpoints['cp9']?.bytes], ['default', 'c1', 1024]);
+      const removed = given(f.containerCreated('c1'), f.taskCheckpointed('c1', 'cp9'), { type: 'CheckpointRemoved', ns: 'default', id: 'c1', actor: 'test', data: { checkpointId: 'cp9' } });
+      removed.then((r) => {
+        assert.equal(r.checkpoints['cp9'], undefined);
+        assert.deepEqual(r.containers['default/c1']?.checkpoints, []);
+      });
+    }));
   test('shim facts advance the shim\'s lastShimSeq; ShimLost marks it lost', () =>
     given(f.containerCreated('c1'), f.shimSpawning('c1'), f.shimReady('c1'), f.taskCreated('c1'), f.taskStarted('c1'), f.taskExited('c1', 0, 7), f.shimLost('c1')).then((s) => {
       const shim = Object.values(s.shims)[0];
