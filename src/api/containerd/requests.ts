@@ -15,7 +15,7 @@ const OptId = z.union([z.literal(''), Id]);
 const StdioPath = z.union([z.literal(''), CanonicalPath]);
 const NoTerminal = z.boolean().refine((t) => !t, 'terminals are not supported by chronicle: run without -t');
 
-export const AnyMessage = z.object({ type_url: z.string().max(1024), value: z.instanceof(Uint8Array) });
+export const AnyMessage = z.object({ type_url: z.string().max(1024), value: z.instanceof(Buffer) });
 export type AnyMessage = z.infer<typeof AnyMessage>;
 
 const LabelsShape = z
