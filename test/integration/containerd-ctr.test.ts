@@ -223,9 +223,13 @@ test('ctr events receives /tasks/exit for a container killed meanwhile', async (
   background.push(events);
   let seen = '';
   events.stdout.on('data', (b: Buffer) => (seen += b.toString()));
-  // The subscription is live from when it is made: wait for it to see a first event.
-  await ok(['ns', 'ls']);
-  await new Promise((r) => setTimeout(r, 300));
+  // The subscription is live from when it is made: wait until it sees a first event.
+  for (let i = 0; !seen.includes('"id":"probe"'); i++) {
+    assert.ok(i < 50, 'ctr events never saw an event');
+    await ok(['c', 'create', '--rootfs', rootfs, 'probe', '/bin/true']);
+    await ok(['c', 'rm', 'probe']);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await ok(['run', '-d', '--null-io', '--rootfs', rootfs, 'e1', '/bin/sleep', '1000']);
   await ok(['t', 'kill', '-s', 'KILL', 'e1']);
   await waitFor(() => /\/tasks\/exit \{"container_id":"e1","id":"e1","pid":\d+,"exit_status":137/.test(seen), 10_000);
