@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ChronicleError, invalidArgument } from './errors.js';
 import { DEFAULT_SNAPSHOT_EVERY } from './projections/snapshot-policy.js';
+import { isLoopback, parseHttpAddress } from './api/http-address.js';
 
 const AbsPath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
 /** A node id is one NATS subject token: no dots, wildcards or spaces. */
@@ -37,6 +38,10 @@ const ConfigShape = z.object({
   tlsCa: AbsPath.optional(),
   /** Optional second listener serving containerd 1.6's gRPC API (for unmodified `ctr`). */
   containerdSocket: AbsPath.optional(),
+  /** Optional web UI and its JSON/SSE endpoints: "PORT" (loopback), "HOST:PORT" or "[IPV6]:PORT". */
+  httpAddress: z.string().refine((a) => parseHttpAddress(a) !== undefined, 'must be PORT, HOST:PORT or [IPV6]:PORT').optional(),
+  /** Bearer token the web endpoints require (mandatory when httpAddress is not loopback). Config file or env only: flags show in ps. */
+  httpToken: z.string().min(16, 'must be at least 16 characters').max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   /** Identities (cert:CN or uid:N) confined to the namespaces listed; others are unlimited. */
   namespaceLimits: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
   /** Fleet export: NATS servers (nats://host:port) whose JetStream receives every committed event. */
@@ -59,6 +64,9 @@ const ConfigShape = z.object({
 export const Config = ConfigShape.refine((c) => !c.tlsAddress || (c.tlsCert && c.tlsKey && c.tlsCa), { path: ['tlsAddress'], message: 'needs tlsCert, tlsKey and tlsCa' }).refine(
   (c) => !c.natsTlsCert === !c.natsTlsKey,
   { path: ['natsTlsCert'], message: 'natsTlsCert and natsTlsKey go together' },
+).refine(
+  (c) => !c.httpAddress || c.httpToken !== undefined || isLoopback(parseHttpAddress(c.httpAddress)?.host ?? ''),
+  { path: ['httpToken'], message: 'is required when httpAddress is not a loopback address' },
 );
 export type Config = z.infer<typeof Config>;
 
@@ -141,6 +149,7 @@ const FLAGS = {
   'nats-user': { type: 'string' },
   'nats-pass': { type: 'string' },
   'nats-token': { type: 'string' },
+  http: { type: 'string' },
 } as const;
 
 const ENV: Record<string, keyof Config> = {
@@ -173,6 +182,8 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_NATS_USER: 'natsUser',
   CHRONICLE_NATS_PASS: 'natsPass',
   CHRONICLE_NATS_TOKEN: 'natsToken',
+  CHRONICLE_HTTP: 'httpAddress',
+  CHRONICLE_HTTP_TOKEN: 'httpToken',
 };
 
 const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool', 'natsReplicas', 'natsMaxAgeS']);
@@ -245,6 +256,7 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'nats-user': 'natsUser',
     'nats-pass': 'natsPass',
     'nats-token': 'natsToken',
+    http: 'httpAddress',
   };
   for (const [flag, key] of Object.entries(flagMap)) {
     const v = (flags as Record<string, string | undefined>)[flag];

@@ -17,6 +17,7 @@ import { historyService } from './api/history-service.js';
 import { archiveDirOf, logService } from './api/log-service.js';
 import { startApiServer, type ApiServer } from './api/grpc-server.js';
 import type { HandlerEnv } from './api/handler.js';
+import type { HttpServer } from './api/http-server.js';
 import { Metrics } from './api/metrics.js';
 import { Mutations } from './api/mutation.js';
 import { ShimManager } from './api/shim-manager.js';
@@ -40,6 +41,8 @@ export class Daemon {
     private api: ApiServer | undefined,
     private metricsServer: Server | undefined,
   ) {}
+
+  #web: HttpServer | undefined;
 
   static async start(config: Config, logger: Logger): Promise<Daemon> {
     // Milestones in ms since the process started, logged once serving: where start-up goes.
@@ -101,6 +104,11 @@ export class Daemon {
       log.committed$.subscribe(() => metrics.appends.inc());
       daemon.metricsServer = await metrics.listen(config.metricsAddress);
     }
+    if (config.httpAddress) {
+      // Imported only when asked for: a daemon without --http pays nothing for the web UI.
+      const { HttpServer } = await import('./api/http-server.js');
+      daemon.#web = await HttpServer.start({ address: config.httpAddress, token: config.httpToken, log, logger: logger.child({ module: 'web' }) });
+    }
     daemon.#ready = true;
     shims.startPool();
     at['serving'] = Math.round(performance.now());
@@ -115,6 +123,7 @@ export class Daemon {
     this.#ready = false;
     await this.api?.close();
     await this.#containerd?.close();
+    await this.#web?.close();
     await this.shims.close();
     await new Promise<void>((r) => (this.metricsServer ? this.metricsServer.close(() => r()) : r()));
     if (!this.log.broken()) {

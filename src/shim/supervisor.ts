@@ -11,8 +11,8 @@ import { Reaper } from './reaper.js';
 import { ProcessRuntime } from './runtime-process.js';
 import { measureImage, type ImageMeasure } from './checkpoint-image.js';
 import { RuncRuntime } from './runtime-runc.js';
-import { StdinCopy } from './stdin-copy.js';
 import type { Runtime, Stats, StdioFds } from './runtime.js';
+import { StdinCopy } from './stdin-copy.js';
 import { StdioPipes } from './stdio-pipes.js';
 
 export type Status = 'created' | 'running' | 'paused' | 'stopped';
@@ -296,46 +296,30 @@ export class Supervisor {
   }
 
   /**
-   * Opens the output files (and stdin, copied from a client's FIFO or file into a pipe, see
-   * stdin-copy), reserves the id while the runtime makes the init, and starts waiting for
-   * it. A runc init writes into pipes that the shim copies (see stdio-pipes).
+   * Opens stdin (a client's FIFO, optional) and the output files, reserves the id while the
+   * runtime makes the init, and starts waiting for it. A runc init writes into pipes that
+   * the shim copies (see stdio-pipes), so that CRIU can checkpoint it.
    */
   async #launch(c: Hosted, stdinPath: string, make: (stdio: StdioFds) => Promise<number>): Promise<{ pid: number; stdout: string; stderr: string }> {
-    const input = stdinPath ? new StdinCopy(stdinPath) : undefined;
-    let out: number;
-    let err: number;
-    try {
-      out = openOut(c.stdout, 'stdout');
-    } catch (e) {
-      input?.close();
-      throw e;
-    }
-    try {
-      err = c.stderr === c.stdout ? out : openOut(c.stderr, 'stderr');
-    } catch (e) {
-      closeSync(out);
-      input?.close();
-      throw e;
-    }
+    const io = openStdio(stdinPath, c.stdout, c.stderr);
+    c.stdin = io.stdin;
     let pipes: StdioPipes | undefined;
     if (c.runtime.name === 'runc') {
       try {
-        pipes = new StdioPipes(out, err);
+        // The pipes own the output fds from here on (they close them when the copy ends).
+        pipes = new StdioPipes(io.fds.stdout, io.fds.stderr);
       } catch (e) {
-        closeSync(out);
-        if (err !== out) closeSync(err);
-        input?.close();
+        io.close();
+        stopStdin(c);
         throw e;
       }
       c.copied = pipes.done;
     }
-    c.stdin = input;
     // Reserve the id while runc works, so a concurrent Create of the same id is refused.
     this.#hosted.set(c.id, c);
     const since = Date.now();
     try {
-      const outputs = pipes ?? { stdout: out, stderr: err };
-      c.pid = await make({ stdout: outputs.stdout, stderr: outputs.stderr, ...(input ? { stdin: input.fd } : {}) });
+      c.pid = await make(pipes ? { ...(io.fds.stdin !== undefined ? { stdin: io.fds.stdin } : {}), stdout: pipes.stdout, stderr: pipes.stderr } : io.fds);
       if (c.runtime.name === 'runc') this.#oom.watch(c.id, c.pid);
       this.#watch(c, '', c, since);
       this.reaper.kick();
@@ -345,13 +329,11 @@ export class Supervisor {
       stopStdin(c);
       throw e;
     } finally {
-      // The child's end of stdin: the runtime's child (runc) has passed it on by now.
-      if (input) closeSync(input.fd);
-      if (pipes) pipes.closeWriteEnds();
-      else {
-        closeSync(out);
-        if (err !== out) closeSync(err);
-      }
+      // The child (runc) has passed its ends on by now.
+      if (pipes) {
+        pipes.closeWriteEnds();
+        if (io.fds.stdin !== undefined) closeSync(io.fds.stdin);
+      } else io.close();
     }
   }
 

@@ -63,3 +63,31 @@ test('bad values are INVALID_ARGUMENT naming the field', () => {
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ unknownKey: 1 }));
   bad(['--config', join(dir, 'bad.json')], 'config');
 });
+
+test('--http: off by default, a bare port is loopback, a non-loopback bind needs a token', () => {
+  assert.equal(loadConfig({ argv: [], env, uid: 0 }).httpAddress, undefined);
+  assert.equal(loadConfig({ argv: ['--http', '8080'], env, uid: 0 }).httpAddress, '8080');
+  assert.equal(loadConfig({ argv: ['--http', '127.0.0.1:8080'], env, uid: 0 }).httpToken, undefined);
+  assert.equal(loadConfig({ argv: ['--http', '[::1]:8080'], env, uid: 0 }).httpAddress, '[::1]:8080');
+  assert.equal(loadConfig({ argv: ['--http', 'localhost:0'], env, uid: 0 }).httpAddress, 'localhost:0');
+  const bad = (argv: string[], field: string, more: NodeJS.ProcessEnv = {}): void =>
+    assert.throws(
+      () => loadConfig({ argv, env: { ...env, ...more }, uid: 0 }),
+      (e: ChronicleError) => e.code === 'INVALID_ARGUMENT' && e.details['field'] === field,
+    );
+  bad(['--http', '0.0.0.0:8080'], 'config.httpToken');
+  bad(['--http', '[::]:8080'], 'config.httpToken');
+  bad(['--http', '10.1.2.3:8080'], 'config.httpToken');
+  bad(['--http', 'example.com:80'], 'config.httpToken');
+  bad(['--http', 'nope'], 'config.httpAddress');
+  bad(['--http', '127.0.0.1:99999'], 'config.httpAddress');
+  bad(['--http', '[nothex]:80'], 'config.httpAddress');
+  bad(['--http', '0.0.0.0:8080'], 'config.httpToken', { CHRONICLE_HTTP_TOKEN: 'short' });
+  bad(['--http-token', 'x'.repeat(20)], 'argv'); // no flag: a token on the command line shows in ps
+  const withToken = loadConfig({ argv: ['--http', '0.0.0.0:8080'], env: { ...env, CHRONICLE_HTTP_TOKEN: 'x'.repeat(20) }, uid: 0 });
+  assert.equal(withToken.httpToken, 'x'.repeat(20));
+  const dir = tempDir();
+  writeFileSync(join(dir, 'web.json'), JSON.stringify({ httpAddress: '0.0.0.0:9000', httpToken: 'y'.repeat(32) }));
+  const fromFile = loadConfig({ argv: ['--config', join(dir, 'web.json')], env, uid: 0 });
+  assert.deepEqual([fromFile.httpAddress, fromFile.httpToken], ['0.0.0.0:9000', 'y'.repeat(32)]);
+});
