@@ -148,7 +148,13 @@ async function main(): Promise<void> {
     let seen = '';
     events = spawn('ctr', ['--address', chronicle.socket, 'events', `namespace==${nsChronicle}`], { stdio: ['ignore', 'pipe', 'ignore'] });
     events.stdout?.on('data', (b: Buffer) => (seen += b.toString()));
-    await new Promise((r) => setTimeout(r, 500));
+    // Subscribed once it has seen a probe's events (a subscription starts from its own time).
+    for (let i = 0; !seen.includes('"id":"probe"'); i++) {
+      if (i >= 100) throw new Error('ctr events never saw an event');
+      ctr(chronicle, ['c', 'create', '--rootfs', rootfs, 'probe', '/bin/true']);
+      ctr(chronicle, ['c', 'rm', 'probe']);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     for (let i = 0; i < LIFECYCLES; i++) {
       const r = ctr(chronicle, ['run', '--rm', '--fifo-dir', fifoDir, '--env', 'PATH=/bin', '--rootfs', rootfs, `ev${i}`, '/bin/true']);
       if (!r.ok) process.stderr.write(`chronicle: ctr run --rm ev${i} failed: ${r.err.slice(-300)}\n`);

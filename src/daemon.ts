@@ -97,7 +97,7 @@ export class Daemon {
       Log: logService({ env, log, mutations, archiveDir: archiveDirOf(config.root) }),
     }, config.tlsAddress && config.tlsCert && config.tlsKey && config.tlsCa ? { address: config.tlsAddress, cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa } : undefined);
     if (config.containerdSocket) {
-      daemon.#containerd = await startContainerdServer(config.containerdSocket, { env, log, projector, mutations, shims, stateDir: config.state, root: config.root });
+      daemon.#containerd = await startContainerdServer(config.containerdSocket, { env, log, projector, mutations, shims, stateDir: config.state, root: config.root, criu: config.criu });
     }
     if (config.metricsAddress) {
       const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq, () => daemon.#exporter?.status().lag);

@@ -41,6 +41,8 @@ interface Hosted extends Proc {
   execs: Map<string, Proc>;
   /** runc: resolves once the init's output pipes were copied to the end. */
   copied: Promise<void> | undefined;
+  /** runc: its `runc delete`, started when the init exited. */
+  removed?: Promise<unknown> | undefined;
 }
 
 /** How long an exit waits for the output still in the init's pipes (a daemonised child may hold them open). */
@@ -271,6 +273,9 @@ export class Supervisor {
     proc.exit = e;
     proc.status = 'stopped';
     stopStdin(proc);
+    // runc's record of a stopped container serves nothing more (stats, pids, kill and exec
+    // refuse a stopped task): remove it now, off the path of the Delete that will follow.
+    if (!execId && c.runtime.name === 'runc') c.removed ??= c.runtime.delete(c.id, true).catch(() => undefined);
     this.facts.append({
       containerId: c.id,
       type: execId ? 'exec-exit' : 'exit',
@@ -465,7 +470,7 @@ export class Supervisor {
       await c.runtime.kill(id, c.pid, 9, true).catch(() => undefined);
       await Promise.race([this.wait(id, ''), new Promise((r) => setTimeout(r, 2000))]);
     }
-    await c.runtime.delete(id, true).catch(() => undefined);
+    await (c.removed ?? c.runtime.delete(id, true).catch(() => undefined));
     for (const x of c.execs.values()) {
       if (x.status !== 'stopped') this.#byPid.delete(x.pid);
       stopStdin(x);

@@ -223,9 +223,13 @@ test('ctr events receives /tasks/exit for a container killed meanwhile', async (
   background.push(events);
   let seen = '';
   events.stdout.on('data', (b: Buffer) => (seen += b.toString()));
-  // The subscription is live from when it is made: wait for it to see a first event.
-  await ok(['ns', 'ls']);
-  await new Promise((r) => setTimeout(r, 300));
+  // The subscription is live from when it is made: wait until it sees a first event.
+  for (let i = 0; !seen.includes('"id":"probe"'); i++) {
+    assert.ok(i < 50, 'ctr events never saw an event');
+    await ok(['c', 'create', '--rootfs', rootfs, 'probe', '/bin/true']);
+    await ok(['c', 'rm', 'probe']);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await ok(['run', '-d', '--null-io', '--rootfs', rootfs, 'e1', '/bin/sleep', '1000']);
   await ok(['t', 'kill', '-s', 'KILL', 'e1']);
   await waitFor(() => /\/tasks\/exit \{"container_id":"e1","id":"e1","pid":\d+,"exit_status":137/.test(seen), 10_000);
@@ -246,12 +250,27 @@ test('ctr t kill -s KILL, STOPPED, t rm, c rm', async () => {
   assert.doesNotMatch(await ok(['c', 'ls']), /d1|e1/);
 });
 
-test('ctr t checkpoint --image-path: not available through the facade yet, said plainly; the task keeps running', async () => {
+test('ctr t checkpoint --image-path: CRIU writes the image there, the task runs on, the log has TaskCheckpointed', async () => {
   await ok(['run', '-d', '--null-io', '--rootfs', rootfs, 'k1', '/bin/sleep', '1000']);
-  const r = await ctr(['t', 'checkpoint', '--image-path', join(dir, 'ckpt'), 'k1']);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /checkpoint .*not implemented/);
+  const image = join(dir, 'ckpt-k1');
+  const r = await ctr(['t', 'checkpoint', '--image-path', image, 'k1'], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(image, 'inventory.img')), 'a CRIU image');
   assert.equal((await tasks()).get('k1')?.[1], 'RUNNING');
+  const facts = (await readEvents(d)).filter((e) => e.id === 'k1' && e.type === 'TaskCheckpointed');
+  assert.equal(facts.length, 1);
+  assert.equal((JSON.parse(facts[0]!.dataJson) as { imagePath: string }).imagePath, image);
+  // With stdio FIFOs too (stdin is a pipe the shim copies into, which CRIU can hand over).
+  await ok(['run', '-d', '--fifo-dir', fifoDir, '--rootfs', rootfs, 'k2', '/bin/sleep', '1000']);
+  const second = await ctr(['t', 'checkpoint', '--image-path', join(dir, 'ckpt-k2'), 'k2'], { timeoutMs: 120_000 });
+  assert.equal(second.code, 0, second.stderr);
+  const noPath = await ctr(['t', 'checkpoint', 'k2']);
+  assert.equal(noPath.code, 1);
+  assert.match(noPath.stderr, /image-path.*not implemented/);
+  await ok(['t', 'kill', '-s', 'KILL', 'k2']);
+  await waitFor(async () => (await tasks()).get('k2')?.[1] === 'STOPPED', 10_000);
+  await ok(['t', 'rm', 'k2']);
+  await ok(['c', 'rm', 'k2']);
 });
 
 test("chronicle's API sees ctr's containers, and ctr sees chronicle's", async () => {

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { matchesAny, parseFilters } from '../../src/api/containerd/filters.js';
-import { ProtoWriter, timestamp } from '../../src/api/containerd/wire.js';
+import { checkpointOptions } from '../../src/api/containerd/requests.js';
+import { ProtoWriter, readFields, timestamp } from '../../src/api/containerd/wire.js';
 import { decide } from '../../src/projections/decide.js';
 import { fold } from '../../src/projections/evolve.js';
 import { initialState } from '../../src/projections/state.js';
@@ -74,4 +75,14 @@ test("containerd's exec: Exec adds, Start runs (StartExec), DeleteProcess remove
   s = fold(s, commit(d.facts));
   assert.equal(s.containers['n/c']?.task?.execs['x'], undefined);
   assert.equal(decide(s, { type: 'ExecProcess', ns: 'n', id: 'c', execId: 'x' }).ok, true, 'the id may be used again');
+});
+
+test('CheckpointOptions as ctr sends them (1 exit, 8 image_path, 9 work_path); bad paths named', () => {
+  const value = new ProtoWriter().bool(1, true).string(8, '/ckpt/img').string(9, '/ckpt/work').finish();
+  assert.deepEqual(checkpointOptions({ type_url: 'containerd.runc.v1.CheckpointOptions', value }), { exit: true, imagePath: '/ckpt/img', workPath: '/ckpt/work' });
+  assert.deepEqual(checkpointOptions(null), { exit: false, imagePath: '', workPath: '' });
+  const rel = new ProtoWriter().string(8, 'relative').finish();
+  assert.throws(() => checkpointOptions({ type_url: 'containerd.runc.v1.CheckpointOptions', value: rel }), (e: { details?: { field?: string } }) => e.details?.field === 'options.imagePath');
+  assert.throws(() => checkpointOptions({ type_url: 'x', value: Buffer.alloc(0) }), (e: { details?: { field?: string } }) => e.details?.field === 'options.type_url');
+  assert.throws(() => readFields(Buffer.from([0x42, 0x05, 0x61])), RangeError);
 });

@@ -14,4 +14,6 @@ export interface FacadeDeps {
   stateDir: string;
   /** The daemon's persistent root (the server's uuid is derived from it). */
   root: string;
+  /** The CRIU binary runc runs for checkpoints (--criu). */
+  criu: string;
 }

@@ -7,8 +7,9 @@ import { ChronicleError } from '../../errors.js';
 import { Id } from '../../events/schemas.js';
 import type { State } from '../../projections/state.js';
 import type { CallContext } from '../audit.js';
+import type { HandlerEnv } from '../handler.js';
 import { parseRequest } from '../requests.js';
-import { notFound, unary, unimplemented } from './call.js';
+import { ACTOR_PREFIX, notFound, unary, unimplemented } from './call.js';
 import { namespaceKnown } from './containers.js';
 import type { FacadeDeps } from './deps.js';
 import { NamespaceMessage } from './requests.js';
@@ -25,10 +26,25 @@ function namespaceMessage(state: State, name: string): { name: string; labels: R
   return { name, labels: state.namespaces[name]?.labels ?? {} };
 }
 
-/** The call's context moved to the namespace it names (the header names the caller's). */
-function about(ctx: CallContext, raw: unknown, pick: (raw: unknown) => unknown): CallContext {
+/** The namespaces a confined caller may see and use (undefined: all). */
+function allowedFor(env: HandlerEnv, ctx: CallContext): readonly string[] | undefined {
+  return env.namespaceLimits?.[ctx.actor.slice(ACTOR_PREFIX.length)];
+}
+
+/**
+ * The call's context moved to the namespace it names (the header names the caller's); a
+ * confined caller naming a namespace outside its own is refused (audited by the mutation).
+ */
+function about(env: HandlerEnv, ctx: CallContext, raw: unknown, pick: (raw: unknown) => unknown): CallContext {
   const name = Id.safeParse(pick(raw));
-  return name.success ? { ...ctx, ns: name.data } : ctx;
+  if (!name.success) return ctx;
+  const allowed = allowedFor(env, ctx);
+  // The namespace named is what the call acts on: the header's does not matter here.
+  const { nsError, ...rest } = ctx;
+  if (allowed && !allowed.includes(name.data)) {
+    return { ...rest, ns: name.data, nsError: new ChronicleError('PERMISSION_DENIED', `${ctx.actor} may not use namespace ${name.data}`, { field: 'name' }) };
+  }
+  return nsError?.code === 'INVALID_ARGUMENT' ? { ...rest, ns: name.data, nsError } : { ...rest, ns: name.data };
 }
 
 export function namespacesService(deps: FacadeDeps): UntypedServiceImplementation {
@@ -37,17 +53,21 @@ export function namespacesService(deps: FacadeDeps): UntypedServiceImplementatio
   const flat = (raw: unknown): unknown => (typeof raw === 'object' && raw !== null ? (raw as { name?: unknown }).name : undefined);
 
   return {
-    List: unary(env, 'containerd.namespaces.List', async () => ({ namespaces: names(projector.state).map((n) => namespaceMessage(projector.state, n)) })),
+    List: unary(env, 'containerd.namespaces.List', async (_raw, ctx) => {
+      const allowed = allowedFor(env, ctx);
+      return { namespaces: names(projector.state).filter((n) => !allowed || allowed.includes(n)).map((n) => namespaceMessage(projector.state, n)) };
+    }),
 
-    Get: unary(env, 'containerd.namespaces.Get', async (raw) => {
+    Get: unary(env, 'containerd.namespaces.Get', async (raw, ctx) => {
       const req = parseRequest(NameRequest, raw);
-      if (!namespaceKnown(projector.state, req.name)) throw notFound.namespace(req.name);
+      const allowed = allowedFor(env, ctx);
+      if (!namespaceKnown(projector.state, req.name) || (allowed && !allowed.includes(req.name))) throw notFound.namespace(req.name);
       return { namespace: namespaceMessage(projector.state, req.name) };
     }),
 
     Create: unary(env, 'containerd.namespaces.Create', (raw, ctx) =>
       mutations.run(
-        about(ctx, raw, nested),
+        about(env, ctx, raw, nested),
         { id: '', ...(typeof raw === 'object' && raw !== null ? raw : {}) },
         (r) => ({ ...parseRequest(z.object({ namespace: NamespaceMessage }), r).namespace, id: '' }),
         async (req) => {
@@ -66,7 +86,7 @@ export function namespacesService(deps: FacadeDeps): UntypedServiceImplementatio
 
     Delete: unary(env, 'containerd.namespaces.Delete', (raw, ctx) =>
       mutations.run(
-        about(ctx, raw, flat),
+        about(env, ctx, raw, flat),
         { id: '', ...(typeof raw === 'object' && raw !== null ? raw : {}) },
         (r) => ({ ...parseRequest(NameRequest, r), id: '' }),
         async (req) => {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ChronicleError, invalidArgument } from '../../errors.js';
 import { Id } from '../../events/schemas.js';
 import { CanonicalPath, parseRequest } from '../requests.js';
+import { readFields } from './wire.js';
 
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec';
 export const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
@@ -14,7 +15,7 @@ const OptId = z.union([z.literal(''), Id]);
 const StdioPath = z.union([z.literal(''), CanonicalPath]);
 const NoTerminal = z.boolean().refine((t) => !t, 'terminals are not supported by chronicle: run without -t');
 
-export const AnyMessage = z.object({ type_url: z.string().max(1024), value: z.instanceof(Uint8Array) });
+export const AnyMessage = z.object({ type_url: z.string().max(1024), value: z.instanceof(Buffer) });
 export type AnyMessage = z.infer<typeof AnyMessage>;
 
 const LabelsShape = z
@@ -88,6 +89,30 @@ export const ExecRequest = z.object({
   terminal: NoTerminal,
   spec: AnyMessage.nullable().refine((a) => a !== null, 'the process spec is required'),
 });
+export const CheckpointRequest = z.object({ container_id: Id, parent_checkpoint: z.string().max(256), options: AnyMessage.nullable() });
+export const CHECKPOINT_OPTIONS_TYPE_URL = 'containerd.runc.v1.CheckpointOptions';
+
+/** containerd.runc.v1.CheckpointOptions as ctr sends it: 1 exit, 8 image_path, 9 work_path. */
+export function checkpointOptions(a: AnyMessage | null): { exit: boolean; imagePath: string; workPath: string } {
+  if (!a) return { exit: false, imagePath: '', workPath: '' };
+  if (a.type_url !== CHECKPOINT_OPTIONS_TYPE_URL) throw new ChronicleError('INVALID_ARGUMENT', `invalid options.type_url: must be ${CHECKPOINT_OPTIONS_TYPE_URL}`, { field: 'options.type_url' });
+  let fields;
+  try {
+    fields = readFields(a.value);
+  } catch (e) {
+    throw new ChronicleError('INVALID_ARGUMENT', `invalid options: ${e instanceof Error ? e.message : String(e)}`, { field: 'options' });
+  }
+  const str = (n: number): string => {
+    const v = fields.get(n)?.at(-1);
+    return Buffer.isBuffer(v) ? v.toString('utf8') : '';
+  };
+  const raw = { exit: fields.get(1)?.at(-1) === 1n, imagePath: str(8), workPath: str(9) };
+  const OptPath = z.union([z.literal(''), CanonicalPath]);
+  const r = z.object({ exit: z.boolean(), imagePath: OptPath, workPath: OptPath }).safeParse(raw);
+  if (!r.success) throw invalidArgument(r.error.issues, 'options');
+  return r.data;
+}
+
 export const CloseIORequest = z.object({ container_id: Id, exec_id: OptId, stdin: z.boolean() });
 
 export const NamespaceMessage = z.object({ name: Id, labels: Labels });

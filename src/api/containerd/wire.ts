@@ -113,3 +113,38 @@ export function fromTimestamp(t: { seconds?: number | null; nanos?: number | nul
   if (!t || !t.seconds || t.seconds < 0) return 0;
   return t.seconds * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
 }
+
+/** Fields of a flat protobuf message: varints as bigint, length-delimited as bytes (repeated: all). */
+export function readFields(buf: Uint8Array): Map<number, (bigint | Buffer)[]> {
+  const out = new Map<number, (bigint | Buffer)[]>();
+  let i = 0;
+  const readVarint = (): bigint => {
+    let v = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      if (i >= buf.length || shift > 63n) throw new RangeError('truncated varint');
+      const b = buf[i++]!;
+      v |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return v;
+    }
+  };
+  while (i < buf.length) {
+    const key = readVarint();
+    const field = Number(key >> 3n);
+    const wire = Number(key & 7n);
+    let value: bigint | Buffer;
+    if (wire === 0) value = readVarint();
+    else if (wire === 2) {
+      const len = Number(readVarint());
+      if (i + len > buf.length) throw new RangeError('truncated field');
+      value = Buffer.from(buf.subarray(i, i + len));
+      i += len;
+    } else if (wire === 1 || wire === 5) {
+      const len = wire === 1 ? 8 : 4;
+      if (i + len > buf.length) throw new RangeError('truncated field');
+      value = Buffer.from(buf.subarray(i, i + len));
+      i += len;
+    } else throw new RangeError(`unsupported wire type ${wire}`);
+    out.set(field, [...(out.get(field) ?? []), value]);
+  }
+  return out;
+}
