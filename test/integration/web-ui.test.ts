@@ -5,8 +5,8 @@
 // kill -9), containers run, paused, resumed, killed, exiting with a code, deleted. The
 // oracle is chronicle.v1.History over gRPC: the spans drawn are the runs of the status
 // StateAt gives at every seq; the table at a cursor position is StateAt there; the
-// highlight is Diff. Checkpoint/restore markers are drawn from a log written directly
-// (no checkpoint RPC exists on this branch yet: CRIU support is being built elsewhere).
+// highlight is Diff. Checkpoint/restore markers come from a real runc container dumped and
+// restored through CRIU.
 // Screenshots go to test-artifacts/web/.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,9 +15,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { ChangeWire, ContainerWire } from '../../src/api/http-wire.js';
-import { EventLog } from '../../src/events/event-log.js';
-import type { Fact } from '../../src/events/schemas.js';
 import { artifactPath, browserMissing, launchBrowser, openTimeline } from '../support/browser.js';
+import { busyboxRootfs } from '../support/busybox-bundle.js';
 import { call, readEvents, startDaemon, type EventMsg, type RunningDaemon } from '../support/daemon.js';
 import { webUrl } from '../support/web.js';
 
@@ -445,36 +444,24 @@ test('a daemon with a token: the page asks for it, or takes it from the URL frag
   await fresh.close();
 });
 
-test('checkpoint and restore events draw as markers on their row', opts, async () => {
-  // A history written directly into a log: no checkpoint RPC on this branch yet.
-  const dir = tempDir('chr-webui-cp-');
-  const log = await EventLog.open({ path: join(dir, 'root', 'log') });
-  const ns = 'default';
+test('a real checkpoint and restore (runc, CRIU) draw as markers on their row', opts, async () => {
+  const cd = await daemon(tempDir('chr-webui-cp-'));
   const id = 'cp1';
-  const shim = { address: '/nonexistent/cp1.sock', pid: 999_999 };
-  const task = { pid: 999_998, shim, bundle: '/nonexistent/cp1', stdio: { stdout: '/dev/null', stderr: '/dev/null' } };
-  const facts: Fact[] = [
-    { type: 'ContainerCreated', ns, id, actor: 'uid:0', data: { runtime: 'runc', bundle: '/nonexistent/cp1', args: ['/bin/sleep', '1'], env: [], cwd: '/', labels: {} } },
-    { type: 'TaskCreated', ns, id, actor: 'uid:0', data: task },
-    { type: 'TaskStarted', ns, id, actor: 'uid:0', data: { pid: task.pid } },
-    { type: 'TaskCheckpointed', ns, id, actor: 'uid:0', data: { checkpointId: 'ck1', imagePath: '/nonexistent/ck1', bytes: 4096, digest: 'ab'.repeat(32), leftRunning: false, durationMs: 12 } },
-    { type: 'TaskExited', ns, id, actor: 'shim', data: { pid: task.pid, exitCode: 137, signal: 'SIGKILL', exitedAt: Date.now(), reason: 'killed' } },
-    { type: 'TaskDeleted', ns, id, actor: 'uid:0', data: { exitCode: 137 } },
-    { type: 'TaskCreated', ns, id, actor: 'uid:0', data: task },
-    { type: 'TaskRestored', ns, id, actor: 'uid:0', data: { checkpointId: 'ck1', pid: task.pid } },
-    { type: 'TaskExited', ns, id, actor: 'shim', data: { pid: task.pid, exitCode: 0, signal: null, exitedAt: Date.now(), reason: 'exited' } },
-    { type: 'TaskDeleted', ns, id, actor: 'uid:0', data: { exitCode: 0 } },
-    { type: 'ContainerDeleted', ns, id, actor: 'uid:0', data: {} },
-  ];
-  for (const f of facts) await log.append([f]);
-  const cpSeq = log.head().seq - 7;
-  await log.close();
-  const cd = await daemon(dir);
+  await call(cd.client('Containers'), 'Create', { id, runtime: 'runc', rootfs: busyboxRootfs(), args: ['/bin/sh', '-c', 'while :; do sleep 0.1; done'] });
+  await call(cd.client('Tasks'), 'Create', { id });
+  await call(cd.client('Tasks'), 'Start', { id });
+  // The dump stops the task; restoring into the same container brings it back.
+  await call(cd.client('Checkpoints'), 'Create', { id, leaveRunning: false, name: 'ck1' });
+  await call(cd.client('Tasks'), 'Delete', { id });
+  await call(cd.client('Checkpoints'), 'Restore', { checkpointId: 'ck1', id });
+  const events = await readEvents(cd);
+  const seqOf = (type: string): number => Number(events.find((e) => e.id === id && e.type === type)!.seq);
   const page = await openTimeline(browser!, await webUrl(cd));
-  const markers = await page.$$eval('.tl-row[data-key="default/cp1"] .marker', (ms) => ms.map((m) => `${(m as HTMLElement).dataset['marker']}@${(m as HTMLElement).dataset['seq']}`));
-  assert.deepEqual(markers, [`checkpoint@${cpSeq}`, `restore@${cpSeq + 4}`]);
-  const spans = await page.$$eval('.tl-row[data-key="default/cp1"] .span', (ss) => ss.map((s) => (s as HTMLElement).dataset['status']));
-  assert.deepEqual(spans, ['created', 'running', 'exited', 'created', 'running', 'exited', 'created', 'deleted']);
+  const markers = await page.$$eval(`.tl-row[data-key="default/${id}"] .marker`, (ms) => ms.map((m) => `${(m as HTMLElement).dataset['marker']}@${(m as HTMLElement).dataset['seq']}`));
+  assert.deepEqual(markers, [`checkpoint@${seqOf('TaskCheckpointed')}`, `restore@${seqOf('TaskRestored')}`]);
+  const spans = await page.$$eval(`.tl-row[data-key="default/${id}"] .span`, (ss) => ss.map((x) => (x as HTMLElement).dataset['status']));
+  assert.deepEqual(spans, ['created', 'running', 'exited', 'created', 'running']);
   await page.screenshot({ path: artifactPath('checkpoint-markers.png'), fullPage: true });
   await page.close();
+  await call(cd.client('Tasks'), 'Delete', { id, force: true });
 });
