@@ -114,18 +114,21 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
       async (req) => {
         const d = decided(ctx, { type: 'RestoreTask', ns: ctx.ns, id: req.id, checkpointId: req.checkpointId });
         const cp = projector.state.checkpoints[req.checkpointId]!;
-        const criu = await needCriu();
-        const manifest = await readManifest(cp.imagePath, cp.checkpointId);
         const imagePath = join(cp.imagePath, IMAGE_DIR);
-        // Checked against the log's digest, not the manifest's: both travel with the image.
-        const now = await measureImage(imagePath).catch(() => undefined);
-        if (!now || now.digest !== cp.digest) {
-          throw new ChronicleError(
-            'FAILED_PRECONDITION',
-            `checkpoint ${cp.checkpointId} is corrupted: ${now ? `its image files (sha256 ${now.digest.slice(0, 12)}…) do not match the digest recorded when it was taken (${cp.digest.slice(0, 12)}…)` : `${imagePath} cannot be read`}; nothing was restored`,
-            { checkpointId: cp.checkpointId },
-          );
-        }
+        // Checked against the log's digest, not the manifest's: both travel with the image. The
+        // hashing runs while the bundle and the shim are made ready; runc only starts after it.
+        const measured = measureImage(imagePath).catch(() => undefined);
+        const [criu, manifest] = await Promise.all([needCriu(), readManifest(cp.imagePath, cp.checkpointId)]);
+        const checkImage = async (): Promise<void> => {
+          const now = await measured;
+          if (!now || now.digest !== cp.digest) {
+            throw new ChronicleError(
+              'FAILED_PRECONDITION',
+              `checkpoint ${cp.checkpointId} is corrupted: ${now ? `its image files (sha256 ${now.digest.slice(0, 12)}…) do not match the digest recorded when it was taken (${cp.digest.slice(0, 12)}…)` : `${imagePath} cannot be read`}; nothing was restored`,
+              { checkpointId: cp.checkpointId },
+            );
+          }
+        };
         const facts: Fact[] = [];
         let c = d.container;
         let bundle: string;
@@ -152,6 +155,7 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
         let shim;
         try {
           shim = await shims.ensure(ctx, c);
+          await checkImage();
           restored = await shim.client.restore({ id: req.id, bundle, imagePath, workPath: join(deps.stateDir, 'criu', ctx.ns, req.id), criu, runcRoot: shims.runcRootFor(ctx.ns) });
         } catch (e) {
           // Nothing half-made stays: the shim spawned for this restore goes, so does the bundle.
