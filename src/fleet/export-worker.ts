@@ -1,6 +1,7 @@
 // The exporter's worker thread: it holds the NATS connection, decodes each record only to
 // name its subject, publishes windows through AckedPublisher and reports what JetStream
 // acknowledged. Everything per event happens here, off the thread that appends to the log.
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -13,11 +14,20 @@ import { eventSubject, messageId, NODES_BUCKET, nodeFilter, SUBJECT_ROOT } from 
 
 const DUPLICATE_WINDOW_NS = 120e9;
 const WINDOW = 1000;
+const EXPORT_NICE = 10;
 
 type Init = Extract<ToWorker, { type: 'init' }>;
 
 const port = parentPort;
 if (!port) throw new Error('export-worker runs as a worker thread');
+// Linux gives each thread its own nice value: this one yields the CPU to the thread that
+// appends (and to everything else at the default priority) when the machine is busy, and
+// runs at full speed when it is not. Lowering one's own priority is always allowed.
+try {
+  setPriority(0, EXPORT_NICE);
+} catch {
+  // not Linux, or refused: export runs at the default priority
+}
 let init: Init | undefined;
 let nc: NatsConnection | undefined;
 let publisher: AckedPublisher | undefined;
