@@ -1,20 +1,9 @@
 // An Envelope as the chronicle.v1.Event message (data as JSON for generic clients).
 import type { Envelope } from '../events/schemas.js';
+import type { EventWire } from './http-wire.js';
 
-export interface EventMessage {
-  seq: number;
-  ts: number;
-  namespace: string;
-  id: string;
-  type: string;
-  version: number;
-  dataJson: string;
-  actor: string;
-  req: string;
-  shimSeq: number;
-  prev: string;
-  hash: string;
-}
+/** chronicle.v1.Event: the same shape the web endpoints send (http-wire.ts, shared with the page). */
+export type EventMessage = EventWire;
 
 export function toEventMessage(e: Envelope): EventMessage {
   return {

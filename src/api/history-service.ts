@@ -17,6 +17,7 @@ import { toEventMessage, type EventMessage } from './event-message.js';
 import { serverStream, unary, type HandlerEnv } from './handler.js';
 import { audit, replay, timeline } from './history-queries.js';
 import { parsePoint } from './point.js';
+import type { ChangeWire } from './http-wire.js';
 import { parseRequest } from './requests.js';
 
 const PointSpec = z.string().max(64, 'must be at most 64 characters');
@@ -40,16 +41,8 @@ const AuditRequest = z.object({
 
 const DEFAULT_AUDIT_PAGE = 100;
 
-/** chronicle.v1.Change, as the CLI and tests read it too. */
-export interface ChangeMessage {
-  namespace: string;
-  id: string;
-  kind: string;
-  fromStatus: string;
-  toStatus: string;
-  exitCode: number;
-  detail: string;
-}
+/** chronicle.v1.Change, as the CLI, the tests and the web page read it. */
+export type ChangeMessage = ChangeWire;
 
 function changeMessage(c: Change): ChangeMessage {
   return { namespace: c.ns, id: c.id, kind: c.kind, fromStatus: c.fromStatus, toStatus: c.toStatus, exitCode: c.exitCode ?? 0, detail: c.detail };
