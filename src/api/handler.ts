@@ -109,6 +109,25 @@ export function unary<Res>(env: HandlerEnv, op: string, fn: (req: unknown, ctx: 
   };
 }
 
+/** Writes to a server stream with backpressure: waits for 'drain' when its buffer is full. */
+export function streamWriter<Res>(call: ServerWritableStream<unknown, Res>, signal: AbortSignal): (msg: Res) => Promise<void> {
+  return (msg) =>
+    new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(new ChronicleError('UNAVAILABLE', 'stream closed'));
+      if (call.write(msg)) return resolve();
+      const onDrain = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        call.off('drain', onDrain);
+        reject(new ChronicleError('UNAVAILABLE', 'stream closed'));
+      };
+      call.once('drain', onDrain);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+}
+
 export function serverStream<Res>(
   env: HandlerEnv,
   op: string,
@@ -118,22 +137,7 @@ export function serverStream<Res>(
     const abort = new AbortController();
     call.on('cancelled', () => abort.abort());
     call.on('close', () => abort.abort());
-    // Backpressure: wait for 'drain' when the stream's buffer is full.
-    const write = (msg: Res): Promise<void> =>
-      new Promise((resolve, reject) => {
-        if (abort.signal.aborted) return reject(new ChronicleError('UNAVAILABLE', 'stream closed'));
-        if (call.write(msg)) return resolve();
-        const onDrain = (): void => {
-          abort.signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        const onAbort = (): void => {
-          call.off('drain', onDrain);
-          reject(new ChronicleError('UNAVAILABLE', 'stream closed'));
-        };
-        call.once('drain', onDrain);
-        abort.signal.addEventListener('abort', onAbort, { once: true });
-      });
+    const write = streamWriter(call, abort.signal);
     let ctx: CallContext | undefined;
     const run = async (): Promise<void> => {
       if (!env.ready()) throw new ChronicleError('UNAVAILABLE', 'chronicled is recovering; try again shortly');

@@ -4,7 +4,7 @@
 import { Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedHandleCall } from '@grpc/grpc-js';
 import { ChronicleError, isChronicleError } from '../../errors.js';
 import type { CallContext } from '../audit.js';
-import { callContext, NAMESPACE_HEADER, type HandlerEnv } from '../handler.js';
+import { callContext, NAMESPACE_HEADER, streamWriter, type HandlerEnv } from '../handler.js';
 import { toServiceError } from '../status.js';
 
 export const CONTAINERD_NAMESPACE_HEADER = 'containerd-namespace';
@@ -75,21 +75,7 @@ export function serverStream<Res>(
     const abort = new AbortController();
     call.on('cancelled', () => abort.abort());
     call.on('close', () => abort.abort());
-    const write = (msg: Res): Promise<void> =>
-      new Promise((resolve, reject) => {
-        if (abort.signal.aborted) return reject(new ChronicleError('UNAVAILABLE', 'stream closed'));
-        if (call.write(msg)) return resolve();
-        const onDrain = (): void => {
-          abort.signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        const onAbort = (): void => {
-          call.off('drain', onDrain);
-          reject(new ChronicleError('UNAVAILABLE', 'stream closed'));
-        };
-        call.once('drain', onDrain);
-        abort.signal.addEventListener('abort', onAbort, { once: true });
-      });
+    const write = streamWriter(call, abort.signal);
     let ctx: CallContext | undefined;
     const run = async (): Promise<void> => {
       if (!env.ready()) throw new ChronicleError('UNAVAILABLE', 'chronicled is recovering; try again shortly');
