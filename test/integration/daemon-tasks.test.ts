@@ -80,9 +80,13 @@ test('kill -9 of the daemon: tasks come back with their pids; an exit during the
   for (const t of before) pids.push(t.pid, t.shimPid);
   const lastSeq = (await call<{ seq: number }>(d.client('Events'), 'Head', {})).seq;
 
-  const working = new Set(workingChildrenOf(d.child.pid!));
-  const warm = childrenOf(d.child.pid!).filter((p) => !working.has(p) && !before.some((t) => t.shimPid === p));
-  assert.ok(warm.length > 0, 'the daemon keeps warm shims');
+  // The pool refills a moment after each take (250 ms, then a shim's start-up): wait for it.
+  const warmShims = (): number[] => {
+    const working = new Set(workingChildrenOf(d.child.pid!));
+    return childrenOf(d.child.pid!).filter((p) => !working.has(p) && !before.some((t) => t.shimPid === p));
+  };
+  await waitFor(() => warmShims().length > 0, 20_000, 'the daemon to keep warm shims');
+  const warm = warmShims();
   await d.stop('SIGKILL');
   const downAt = Date.now();
   const victim = before.find((t) => t.id === 'k4')!;
