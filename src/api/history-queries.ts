@@ -2,6 +2,7 @@
 // container's timeline, the audit trail with the facts each request produced, and a
 // step-by-step replay. history-service.ts turns their results into messages.
 import type { EventLog } from '../events/event-log.js';
+import type { Point } from './point.js';
 import type { Envelope } from '../events/schemas.js';
 import { apply, diffContainer, fold, initialState, readHistory, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
 import { containerKey } from '../projections/state.js';
@@ -16,6 +17,20 @@ export async function* timeline(log: EventLog, ns: string, id: string, signal?: 
     state = fold(state, [e]);
     yield { event: e, after: state.containers[key] };
   }
+}
+
+/** The seq a point names: a seq clamped to the head, or the last event at or before a time; '' is the head (or 0). */
+export async function seqAt(log: EventLog, p: Point, emptyMeans: 'head' | 'start' = 'head'): Promise<number> {
+  if (p.kind === 'head') return emptyMeans === 'head' ? log.head().seq : 0;
+  if (p.kind === 'seq') return Math.min(p.seq, log.head().seq);
+  return log.seqAtTime(p.ts);
+}
+
+/** The first seq at or after a point: the seq itself, or the first event with ts >= a time. */
+export async function firstSeqAt(log: EventLog, p: Point): Promise<number> {
+  if (p.kind === 'head') return log.head().seq;
+  if (p.kind === 'seq') return p.seq;
+  return (await log.seqAtTime(p.ts - 1)) + 1;
 }
 
 export const OUTCOME_OF = { RequestCompleted: 'completed', RequestFailed: 'failed', RequestDenied: 'denied' } as const;

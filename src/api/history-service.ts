@@ -15,7 +15,7 @@ import { checkpointMessage } from './checkpoint-service.js';
 import { containerMessage } from './container-service.js';
 import { toEventMessage, type EventMessage } from './event-message.js';
 import { serverStream, unary, type HandlerEnv } from './handler.js';
-import { audit, replay, timeline } from './history-queries.js';
+import { audit, firstSeqAt, replay, seqAt, timeline } from './history-queries.js';
 import { parsePoint } from './point.js';
 import type { ChangeWire } from './http-wire.js';
 import { parseRequest } from './requests.js';
@@ -48,26 +48,16 @@ function changeMessage(c: Change): ChangeMessage {
   return { namespace: c.ns, id: c.id, kind: c.kind, fromStatus: c.fromStatus, toStatus: c.toStatus, exitCode: c.exitCode ?? 0, detail: c.detail };
 }
 
-/** The seq a point names: a seq clamped to the head, or the last event at or before a time. */
-async function resolve(log: EventLog, spec: string, field: string, emptyMeans: 'head' | 'start' = 'head'): Promise<number> {
-  const p = parsePoint(spec, Date.now(), field);
-  if (p.kind === 'head') return emptyMeans === 'head' ? log.head().seq : 0;
-  if (p.kind === 'seq') return Math.min(p.seq, log.head().seq);
-  return log.seqAtTime(p.ts);
-}
+/** The seq a point names (history-queries' seqAt), parsed now. */
+const resolve = (log: EventLog, spec: string, field: string, emptyMeans: 'head' | 'start' = 'head'): Promise<number> => seqAt(log, parsePoint(spec, Date.now(), field), emptyMeans);
 
 /** A caller confined to some namespaces sees only the one it called in (and global events). */
 function visible(ctx: CallContext, ns: string): boolean {
   return !ctx.confined || ns === ctx.ns || ns === '';
 }
 
-/** The first seq at or after a point: the seq itself, or the first event with ts >= a time. */
-async function firstFrom(log: EventLog, spec: string, field: string): Promise<number> {
-  const p = parsePoint(spec, Date.now(), field);
-  if (p.kind === 'head') return log.head().seq;
-  if (p.kind === 'seq') return p.seq;
-  return (await log.seqAtTime(p.ts - 1)) + 1;
-}
+/** The first seq at or after a point (history-queries' firstSeqAt), parsed now. */
+const firstFrom = (log: EventLog, spec: string, field: string): Promise<number> => firstSeqAt(log, parsePoint(spec, Date.now(), field));
 
 export function historyService(env: HandlerEnv, log: EventLog): UntypedServiceImplementation {
   return {

@@ -10,7 +10,7 @@ import type { EventLog } from '../events/event-log.js';
 import { Id } from '../events/schemas.js';
 import { decodeSnapshot, diffStates, foldLog, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
 import { toEventMessage } from './event-message.js';
-import { audit, timeline } from './history-queries.js';
+import { audit, firstSeqAt, seqAt, timeline } from './history-queries.js';
 import type { AuditWire, ChangeWire, ContainerWire, DiffWire, EventWire, HeadWire, LiveEventWire, OverviewMessage, StateAtWire, TimelineWire, VerifyWire } from './http-wire.js';
 import { annotated, Overview } from './overview.js';
 import { parsePoint } from './point.js';
@@ -177,19 +177,8 @@ export function historyRoutes(log: EventLog, now: () => number = Date.now): Hist
   const cache = new StateCache(log);
   const folded = new Overview(log);
 
-  /** The seq a point names: a seq clamped to the head, or the last event at or before a time. */
-  const resolve = async (spec: string, field: string, emptyMeans: 'head' | 'start' = 'head'): Promise<number> => {
-    const p = parsePoint(spec, now(), field);
-    if (p.kind === 'head') return emptyMeans === 'head' ? log.head().seq : 0;
-    if (p.kind === 'seq') return Math.min(p.seq, log.head().seq);
-    return log.seqAtTime(p.ts);
-  };
-  const firstFrom = async (spec: string, field: string): Promise<number> => {
-    const p = parsePoint(spec, now(), field);
-    if (p.kind === 'head') return log.head().seq;
-    if (p.kind === 'seq') return p.seq;
-    return (await log.seqAtTime(p.ts - 1)) + 1;
-  };
+  const resolve = (spec: string, field: string, emptyMeans: 'head' | 'start' = 'head'): Promise<number> => seqAt(log, parsePoint(spec, now(), field), emptyMeans);
+  const firstFrom = (spec: string, field: string): Promise<number> => firstSeqAt(log, parsePoint(spec, now(), field));
 
   const json: HistoryRoutes['json'] = {
     '/api/head': async (params): Promise<HeadWire> => {

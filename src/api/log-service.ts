@@ -10,6 +10,7 @@ import { compact } from '../events/compaction.js';
 import type { EventLog } from '../events/event-log.js';
 import { encodeSnapshot, stateAt } from '../projections/index.js';
 import { unary, type HandlerEnv } from './handler.js';
+import { firstSeqAt } from './history-queries.js';
 import type { Mutations } from './mutation.js';
 import { parsePoint } from './point.js';
 import { parseRequest } from './requests.js';
@@ -32,8 +33,8 @@ function archiveMessage(a: ArchiveEntry): Record<string, unknown> {
 async function cutOf(log: EventLog, spec: string): Promise<number> {
   const p = parsePoint(spec, Date.now(), 'before');
   if (p.kind === 'head') throw new ChronicleError('INVALID_ARGUMENT', 'invalid before: a seq or a time is required', { field: 'before' });
-  if (p.kind === 'seq') return p.seq;
-  return Math.min((await log.seqAtTime(p.ts - 1)) + 1, log.head().seq);
+  const first = await firstSeqAt(log, p);
+  return p.kind === 'time' ? Math.min(first, log.head().seq) : first;
 }
 
 export function logService(deps: LogServiceDeps): UntypedServiceImplementation {

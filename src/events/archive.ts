@@ -44,15 +44,8 @@ export const ArchiveHeader = z.object({
 export type ArchiveHeader = z.infer<typeof ArchiveHeader>;
 
 /** What the log keeps of an archive it wrote (meta/archives): enough to find and check it. */
-export const ArchiveEntry = z.object({
+export const ArchiveEntry = ArchiveHeader.pick({ fromSeq: true, toSeq: true, count: true, prev: true, lastHash: true, firstTs: true, lastTs: true }).extend({
   path: z.string(),
-  fromSeq: z.number().int().positive(),
-  toSeq: z.number().int().positive(),
-  count: z.number().int().positive(),
-  prev: Hex32,
-  lastHash: Hex32,
-  firstTs: z.number(),
-  lastTs: z.number(),
   bytes: z.number().int().nonnegative(),
   sha256: Hex32,
 });
@@ -141,18 +134,8 @@ export async function writeArchive(path: string, src: ArchiveSource): Promise<Ar
   await rename(tmp, path);
   await fsyncDir(dirname(path));
   const { size } = await stat(path);
-  return {
-    path,
-    fromSeq: header.fromSeq,
-    toSeq: header.toSeq,
-    count,
-    prev: header.prev,
-    lastHash: header.lastHash,
-    firstTs: header.firstTs,
-    lastTs: header.lastTs,
-    bytes: size,
-    sha256: digest.digest('hex'),
-  };
+  const h = header;
+  return { path, fromSeq: h.fromSeq, toSeq: h.toSeq, count, prev: h.prev, lastHash: h.lastHash, firstTs: h.firstTs, lastTs: h.lastTs, bytes: size, sha256: digest.digest('hex') };
 }
 
 /** An open archive: its header, and its records as stored values, a chunk at a time. */
@@ -242,16 +225,24 @@ export class ArchiveReader implements AsyncDisposable {
     return { snapshot: bytes, events: this.#eventsFrom(snap.seq + 1, snap.next, snap.seq + 1, seq) };
   }
 
+  /** The stored records over [fromSeq, toSeq] (within this archive), as they are, a chunk at a time. */
+  storedValues(fromSeq: number, toSeq: number): AsyncGenerator<{ firstSeq: number; values: Buffer[] }> {
+    return this.#storedFrom(this.header.fromSeq, MAGIC.length, fromSeq, toSeq);
+  }
+
   async *#eventsFrom(firstSeq: number, at: number, fromSeq: number, toSeq: number): AsyncGenerator<Envelope[]> {
+    for await (const chunk of this.#storedFrom(firstSeq, at, fromSeq, toSeq)) yield chunk.values.map((v, i) => decodeEventOrThrow(v, chunk.firstSeq + i));
+  }
+
+  /** Records read from file offset `at` (where record `firstSeq` starts), kept if within [fromSeq, toSeq]. */
+  async *#storedFrom(firstSeq: number, at: number, fromSeq: number, toSeq: number): AsyncGenerator<{ firstSeq: number; values: Buffer[] }> {
     if (fromSeq > toSeq) return;
     let seq = firstSeq;
     for await (const values of this.values(at)) {
-      const out: Envelope[] = [];
-      for (const v of values) {
-        if (seq >= fromSeq && seq <= toSeq) out.push(decodeEventOrThrow(v, seq));
-        seq++;
-      }
-      if (out.length) yield out;
+      const skip = Math.max(0, fromSeq - seq);
+      const kept = values.slice(skip, Math.max(skip, toSeq - seq + 1));
+      if (kept.length) yield { firstSeq: seq + skip, values: kept };
+      seq += values.length;
       if (seq > toSeq) return;
     }
   }
@@ -279,6 +270,19 @@ export async function openArchive(a: Pick<ArchiveEntry, 'path' | 'fromSeq' | 'to
 }
 
 /** The archived events over [fromSeq, toSeq], from the archives that hold them, in chunks. */
+/** The archived records over [fromSeq, toSeq] as stored (for export), in seq order, in chunks. */
+export async function* readArchivedValues(archives: readonly ArchiveEntry[], fromSeq: number, toSeq: number): AsyncGenerator<Buffer[]> {
+  for (const a of archives) {
+    if (a.toSeq < fromSeq || a.fromSeq > toSeq) continue;
+    const reader = await openArchive(a);
+    try {
+      for await (const chunk of reader.storedValues(fromSeq, toSeq)) yield chunk.values;
+    } finally {
+      await reader.close();
+    }
+  }
+}
+
 export async function* readArchives(archives: readonly ArchiveEntry[], fromSeq: number, toSeq: number, signal?: AbortSignal): AsyncGenerator<Envelope[]> {
   for (const a of archives) {
     if (a.toSeq < fromSeq || a.fromSeq > toSeq) continue;

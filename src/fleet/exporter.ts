@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Subscription } from 'rxjs';
 import { entryPoint } from '../entry-points.js';
-import { ArchiveReader } from '../events/archive.js';
+import { readArchivedValues } from '../events/archive.js';
 import type { EventLog } from '../events/event-log.js';
 import { silentLogger, type Logger } from '../log.js';
 import { FromWorker, type ToWorker } from './export-protocol.js';
@@ -222,22 +222,7 @@ export class NatsExporter {
   async #records(from: number, to: number): Promise<Buffer[]> {
     const out: Buffer[] = [];
     const log = this.#o.log;
-    for (const a of log.archives()) {
-      if (a.toSeq < from || a.fromSeq > to) continue;
-      const reader = await ArchiveReader.open(a.path);
-      try {
-        let seq = a.fromSeq;
-        for await (const values of reader.values()) {
-          for (const v of values) {
-            if (seq >= from && seq <= to) out.push(v);
-            seq++;
-          }
-          if (seq > to) break;
-        }
-      } finally {
-        await reader.close();
-      }
-    }
+    if (from < log.horizon) for await (const values of readArchivedValues(log.archives(), from, Math.min(to, log.horizon - 1))) out.push(...values);
     const start = Math.max(from, log.horizon);
     if (start <= to) for await (const values of log.storedValues(start, to)) out.push(...values);
     return out;
