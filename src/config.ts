@@ -31,6 +31,10 @@ const ConfigShape = z.object({
   recoveryBudgetMs: z.number().int().nonnegative(),
   /** Warm shims kept spawned ahead of need (0 disables the pool). */
   shimPool: z.number().int().min(0).max(64),
+  /** Idle shims kept for reuse after their container's Delete (the pool may grow to this under load, then shrinks back to shimPool when idle). */
+  shimPoolMax: z.number().int().min(0).max(256),
+  /** How long the pool may go unused before the idle shims beyond shimPool are shut down. */
+  shimPoolIdleMs: z.number().int().positive(),
   /** Optional TCP listener with mutual TLS (TLS 1.3, client certificates from `tlsCa` required). */
   tlsAddress: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').optional(),
   tlsCert: AbsPath.optional(),
@@ -109,6 +113,8 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     probeTimeoutMs: 2_000,
     recoveryBudgetMs: 10_000,
     shimPool: 2,
+    shimPoolMax: 8,
+    shimPoolIdleMs: 30_000,
     namespaceLimits: {},
     exportNats: [],
     nodeId: (hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node'),
@@ -130,6 +136,8 @@ const FLAGS = {
   'log-level': { type: 'string' },
   'metrics-address': { type: 'string' },
   'shim-pool': { type: 'string' },
+  'shim-pool-max': { type: 'string' },
+  'shim-pool-idle-ms': { type: 'string' },
   'probe-timeout-ms': { type: 'string' },
   'recovery-budget-ms': { type: 'string' },
   'tls-address': { type: 'string' },
@@ -163,6 +171,8 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_LOG_LEVEL: 'logLevel',
   CHRONICLE_METRICS_ADDRESS: 'metricsAddress',
   CHRONICLE_SHIM_POOL: 'shimPool',
+  CHRONICLE_SHIM_POOL_MAX: 'shimPoolMax',
+  CHRONICLE_SHIM_POOL_IDLE_MS: 'shimPoolIdleMs',
   CHRONICLE_PROBE_TIMEOUT_MS: 'probeTimeoutMs',
   CHRONICLE_RECOVERY_BUDGET_MS: 'recoveryBudgetMs',
   CHRONICLE_TLS_ADDRESS: 'tlsAddress',
@@ -186,7 +196,7 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_HTTP_TOKEN: 'httpToken',
 };
 
-const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool', 'natsReplicas', 'natsMaxAgeS']);
+const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool', 'shimPoolMax', 'shimPoolIdleMs', 'natsReplicas', 'natsMaxAgeS']);
 /** Comma-separated lists on the command line and in the environment. */
 const LISTS = new Set<keyof Config>(['exportNats']);
 
@@ -237,6 +247,8 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'log-level': 'logLevel',
     'metrics-address': 'metricsAddress',
     'shim-pool': 'shimPool',
+    'shim-pool-max': 'shimPoolMax',
+    'shim-pool-idle-ms': 'shimPoolIdleMs',
     'probe-timeout-ms': 'probeTimeoutMs',
     'recovery-budget-ms': 'recoveryBudgetMs',
     'tls-address': 'tlsAddress',

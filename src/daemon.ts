@@ -61,7 +61,7 @@ export class Daemon {
       await log.append([{ type: 'DaemonStarted', ns: '', id: '', actor: 'daemon', data: { version: VERSION, pid: process.pid, root: config.root, state: config.state } }]);
     }
     const locks = new ContainerLocks();
-    const shims = new ShimManager({ log, projector, locks, stateDir: config.state, runtimeBinary: config.runtimeBinary, logger: logger.child({ module: 'shims' }), probeTimeoutMs: config.probeTimeoutMs, poolSize: config.shimPool });
+    const shims = new ShimManager({ log, projector, locks, stateDir: config.state, runtimeBinary: config.runtimeBinary, logger: logger.child({ module: 'shims' }), probeTimeoutMs: config.probeTimeoutMs, poolSize: config.shimPool, poolMax: config.shimPoolMax, poolIdleMs: config.shimPoolIdleMs });
     // The socket opens only after recovery, as containerd's does.
     if (!broken) await recover({ log, projector, shims, logger: logger.child({ module: 'replay' }), budgetMs: config.recoveryBudgetMs });
     at['recovered'] = Math.round(performance.now());

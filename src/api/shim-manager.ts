@@ -36,8 +36,11 @@ export interface ShimManagerDeps {
   probeTimeoutMs: number;
   /** Shim facts take the container's lock, so they land after the facts of a call in flight. */
   locks: ContainerLocks;
-  /** Pre-spawned shims kept ready (0: spawn on demand). Spawning a shim costs ~250 ms. */
+  /** Pre-spawned shims kept ready (0: no pool, a shim per container). Spawning a shim costs ~250 ms of CPU. */
   poolSize?: number;
+  /** Idle shims kept after their last Delete (at least poolSize); beyond poolSize they are retired after poolIdleMs unused. */
+  poolMax?: number;
+  poolIdleMs?: number;
 }
 
 export class ShimManager {
@@ -51,31 +54,74 @@ export class ShimManager {
   /** Pool shims this daemon spawned (their orphan check watches this process): address -> hello. */
   readonly #ownWarm = new Map<string, { pid: number; version: string }>();
   #refill: NodeJS.Timeout | undefined;
+  #trim: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(deps: ShimManagerDeps) {
     this.#deps = deps;
   }
 
+  get #poolSize(): number {
+    return this.#deps.poolSize ?? 0;
+  }
+
+  get #poolMax(): number {
+    return this.#poolSize === 0 ? 0 : Math.max(this.#poolSize, this.#deps.poolMax ?? this.#poolSize);
+  }
+
   /** Fills the warm pool (call once the daemon serves). */
   startPool(): void {
-    while (!this.#closed && this.#pool.length < (this.#deps.poolSize ?? 0)) {
-      // Connected and called once ahead of need: the channel's set-up and the shim's first
-      // (cold) call are then off the path of the Create that takes it (~15 ms measured).
-      const p = spawnShim({ stateDir: this.#deps.stateDir, ns: 'pool', id: `w${randomUUID().slice(0, 12)}`, runtimeBinary: this.#deps.runtimeBinary, runcRoot: this.runcRoot, pool: true }).then(async (hello) => {
-        this.#ownWarm.set(hello.address, { pid: hello.pid, version: hello.version });
-        const client = new ShimClient(hello.address);
-        await client.pid(this.#deps.probeTimeoutMs).catch(() => undefined);
-        return { ...hello, client };
-      });
+    while (!this.#closed && this.#pool.length < this.#poolSize) {
+      const p = this.#spawnWarm();
       p.catch((e: unknown) => this.#deps.logger.warn({ err: String(e) }, 'warm shim failed'));
       this.#pool.push(p);
     }
   }
 
+  /**
+   * A pool shim: not named in the log until a container is given to it, and it leaves by
+   * itself if this daemon dies before that. Connected and called once ahead of need: the
+   * channel's set-up and the shim's first (cold) call are then off the path of the Create
+   * that takes it (~15 ms measured).
+   */
+  #spawnWarm(): Promise<{ address: string; pid: number; version: string; client: ShimClient }> {
+    return spawnShim({ stateDir: this.#deps.stateDir, ns: 'pool', id: `w${randomUUID().slice(0, 12)}`, runtimeBinary: this.#deps.runtimeBinary, runcRoot: this.runcRoot, pool: true }).then(async (hello) => {
+      this.#ownWarm.set(hello.address, { pid: hello.pid, version: hello.version });
+      const client = new ShimClient(hello.address);
+      await client.pid(this.#deps.probeTimeoutMs).catch(() => undefined);
+      return { ...hello, client };
+    });
+  }
+
+  /**
+   * Idle shims beyond poolSize (kept after a burst of parallel work) are shut down once the
+   * pool has gone unused for poolIdleMs: each is a Node process of ~40 MB.
+   */
+  #armTrim(): void {
+    clearTimeout(this.#trim);
+    if (this.#pool.length <= this.#poolSize) return;
+    this.#trim = setTimeout(() => {
+      this.#trim = undefined;
+      for (const p of this.#pool.splice(this.#poolSize)) {
+        void p.then(
+          (w) => {
+            this.#ownWarm.delete(w.address);
+            void w.client
+              .shutdown(false)
+              .catch(() => undefined)
+              .finally(() => w.client.close());
+          },
+          () => undefined,
+        );
+      }
+    }, this.#deps.poolIdleMs ?? 30_000).unref();
+  }
+
   async #takeWarm(): Promise<{ address: string; pid: number; version: string; client: ShimClient } | undefined> {
+    this.#armTrim();
     while (this.#pool.length > 0) {
-      const next = this.#pool.shift()!;
+      // The most recently given back first: it is the one most likely still in memory.
+      const next = this.#pool.pop()!;
       // Refilled a little later: a shim given back by a Delete meanwhile (release) refills
       // the pool without a spawn (~250 ms of CPU each), and a spawn's fork blocks this event
       // loop for a few ms, better not before the taken shim is asked to Create.
@@ -130,7 +176,10 @@ export class ShimManager {
   }
 
   async #spawn(ctx: CallContext, ns: string, key: string, address: string, group: string | undefined): Promise<{ client: ShimClient; pid: number; ready: Fact | undefined; address: string }> {
-    const warm = group ? undefined : await this.#takeWarm();
+    // With a pool, a container without a group gets a pool shim even when none is idle: it
+    // goes back to the pool after the Delete instead of exiting, so a burst of parallel
+    // work spawns shims once, not once per container.
+    const warm = group || this.#poolMax === 0 ? undefined : ((await this.#takeWarm()) ?? (await this.#spawnWarm()));
     if (warm) {
       // Already running: the log names its address before any container is given to it.
       await this.#deps.log.append([{ type: 'ShimSpawning', ns, id: key, actor: ctx.actor, req: ctx.req, data: { address: warm.address } }]);
@@ -295,8 +344,9 @@ export class ShimManager {
     if (!f) return;
     f.abort.abort();
     this.#shims.delete(address);
-    if (own && !this.#closed && this.#pool.length < (this.#deps.poolSize ?? 0)) {
+    if (own && !this.#closed && this.#pool.length < this.#poolMax) {
       this.#pool.push(Promise.resolve({ address, pid: own.pid, version: own.version, client: f.client }));
+      this.#armTrim();
       return;
     }
     this.#ownWarm.delete(address);
@@ -318,6 +368,7 @@ export class ShimManager {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#refill);
+    clearTimeout(this.#trim);
     for (const address of [...this.#shims.keys()]) this.forget(address);
     const warm = await Promise.all(this.#pool.splice(0).map((p) => p.catch(() => undefined)));
     for (const w of warm) {

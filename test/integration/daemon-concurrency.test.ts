@@ -11,10 +11,12 @@ after(async () => d?.cleanup());
 const CLIENTS = 32;
 const ROUNDS = 10;
 const POOL = 2; // the daemon's default --shim-pool
+const POOL_MAX = 4;
 const ORDER = ['ContainerCreated', 'ShimSpawning', 'ShimReady', 'TaskCreated', 'TaskStarted', 'TaskExited', 'TaskDeleted', 'ContainerDeleted'];
 
 test(`${CLIENTS} concurrent clients x ${ROUNDS} lifecycles`, async () => {
-  d = await startDaemon();
+  // Idle shims beyond the pool's 2 are kept for reuse up to POOL_MAX, then retired after 2 s unused.
+  d = await startDaemon({ args: ['--shim-pool-max', String(POOL_MAX), '--shim-pool-idle-ms', '2000'] });
   const daemon = d;
   const shimPids = new Set<number>();
   await Promise.all(
@@ -45,8 +47,10 @@ test(`${CLIENTS} concurrent clients x ${ROUNDS} lifecycles`, async () => {
   for (const [id, types] of byId) assert.deepEqual(types, ORDER, id);
   assert.equal(events.filter((e) => e.type === 'RequestCompleted').length, CLIENTS * ROUNDS * 5); // Wait reads; the five other calls mutate
   for (let i = 1; i < events.length; i++) assert.equal(events[i]!.seq, events[i - 1]!.seq + 1);
-  // A shim goes back to the warm pool after its last Delete (2 by default) or exits: no more stay.
-  await waitFor(() => [...shimPids].filter((p) => alive(p)).length <= POOL, 30_000, 'every shim beyond the warm pool to exit');
+  // A shim goes back to the pool after its last Delete while it has fewer than POOL_MAX idle,
+  // or exits; once the pool has gone unused, it shrinks back to POOL.
+  await waitFor(() => [...shimPids].filter((p) => alive(p)).length <= POOL_MAX, 10_000, 'every shim beyond the idle maximum to exit');
+  await waitFor(() => [...shimPids].filter((p) => alive(p)).length <= POOL, 15_000, 'the idle pool to shrink back to its size');
   assert.deepEqual(workingChildrenOf(daemon.child.pid!), [], 'no child of the daemon is left');
   const list = await call<{ containers: unknown[] }>(daemon.client('Containers'), 'List', { labelFilters: [] });
   assert.equal(list.containers.length, 0);

@@ -43,6 +43,32 @@ test('a runc lifecycle through gRPC lands in the log in order', async () => {
   for (let i = 1; i < events.length; i++) assert.ok(events[i]!.seq > events[i - 1]!.seq);
 });
 
+test('shims given back after a parallel burst serve the next burst: no shim is spawned twice over', async () => {
+  const d = await daemon();
+  const C = d.client('Containers');
+  const T = d.client('Tasks');
+  const rootfs = busyboxRootfs();
+  const round = async (r: number): Promise<number[]> =>
+    Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const id = `burst-${r}-${i}`;
+        await call(C, 'Create', { id, runtime: 'runc', rootfs, args: ['/bin/true'] });
+        const t = await call<{ task: TaskMsg }>(T, 'Create', { id });
+        await call(T, 'Start', { id });
+        await call(T, 'Wait', { id });
+        await call(T, 'Delete', { id });
+        await call(C, 'Delete', { id });
+        return t.task.shimPid;
+      }),
+    );
+  const first = new Set(await round(1));
+  assert.equal(first.size, 5, 'five tasks at once run in five shims');
+  const second = await round(2);
+  assert.equal(new Set(second).size, 5);
+  // More than the 2 pre-spawned shims were needed; all 5 went back to the pool (max 8).
+  for (const pid of second) assert.ok(first.has(pid), `shim ${pid} of the second burst is one of the first's (${[...first].join(', ')})`);
+});
+
 test('invalid transitions are refused before any shim call, with an audit record', async () => {
   const d = await daemon();
   const C = d.client('Containers');
