@@ -68,8 +68,11 @@ export function run(reaper: Reaper, cmd: string, args: readonly string[], opts: 
       if (child.pid) reaper.untrack(child.pid);
       reject(new ChronicleError('FAILED_PRECONDITION', `${cmd}: ${e.message}`, { cmd }));
     });
-    child.once('close', (code, signal) => {
+    // Reaped by libuv at 'exit'; 'close' waits for its pipes too.
+    child.once('exit', () => {
       if (child.pid) reaper.untrack(child.pid);
+    });
+    child.once('close', (code, signal) => {
       const c = code ?? 128;
       if (c === 0) resolve({ code: c, stdout, stderr });
       else reject(new ChronicleError('FAILED_PRECONDITION', `${cmd} ${args.filter((a) => !a.startsWith('/')).slice(0, 3).join(' ')} failed (${signal ?? c}): ${stderr.trim().slice(-500)}`, { cmd }));
