@@ -43,6 +43,8 @@ interface Hosted extends Proc {
   copied: Promise<void> | undefined;
   /** runc: its `runc delete`, started when the init exited. */
   removed?: Promise<unknown> | undefined;
+  /** runc: a `runc start` in flight (the early delete waits for it). */
+  starting?: Promise<unknown> | undefined;
 }
 
 /** How long an exit waits for the output still in the init's pipes (a daemonised child may hold them open). */
@@ -275,7 +277,14 @@ export class Supervisor {
     stopStdin(proc);
     // runc's record of a stopped container serves nothing more (stats, pids, kill and exec
     // refuse a stopped task): remove it now, off the path of the Delete that will follow.
-    if (!execId && c.runtime.name === 'runc') c.removed ??= c.runtime.delete(c.id, true).catch(() => undefined);
+    // Not while `runc start` is still running: an init as quick as /bin/true exits before
+    // runc start has removed its exec.fifo, and a delete then makes that start fail.
+    if (!execId && c.runtime.name === 'runc') {
+      c.removed ??= (c.starting ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => c.runtime.delete(c.id, true))
+        .catch(() => undefined);
+    }
     this.facts.append({
       containerId: c.id,
       type: execId ? 'exec-exit' : 'exit',
@@ -345,7 +354,12 @@ export class Supervisor {
   async start(id: string): Promise<StateView> {
     const c = this.#get(id);
     this.#need(c, ['created'], 'start', id);
-    await c.runtime.start(id, c.pid);
+    c.starting = c.runtime.start(id, c.pid);
+    try {
+      await c.starting;
+    } finally {
+      c.starting = undefined;
+    }
     if (c.status === 'created') c.status = 'running';
     return this.state(id, '');
   }
