@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ChronicleError, invalidArgument } from './errors.js';
 import { DEFAULT_SNAPSHOT_EVERY } from './projections/snapshot-policy.js';
+import { DEFAULT_DEFER_MAX_MS } from './fleet/write-pressure.js';
 import { isLoopback, parseHttpAddress } from './api/http-address.js';
 
 const AbsPath = z.string().refine((p) => isAbsolute(p), 'must be an absolute path');
@@ -56,6 +57,8 @@ const ConfigShape = z.object({
   natsReplicas: z.number().int().min(1).max(5),
   /** How long the stream keeps events, in seconds (0: for ever). */
   natsMaxAgeS: z.number().int().nonnegative(),
+  /** Longest time fleet export steps aside for a burst of local writes (0: never). */
+  exportDeferMs: z.number().int().nonnegative(),
   natsTlsCa: AbsPath.optional(),
   natsTlsCert: AbsPath.optional(),
   natsTlsKey: AbsPath.optional(),
@@ -121,6 +124,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     natsStream: 'CHRONICLE',
     natsReplicas: 1,
     natsMaxAgeS: 0,
+    exportDeferMs: DEFAULT_DEFER_MAX_MS,
   };
 }
 
@@ -150,6 +154,7 @@ const FLAGS = {
   'nats-stream': { type: 'string' },
   'nats-replicas': { type: 'string' },
   'nats-max-age-s': { type: 'string' },
+  'export-defer-ms': { type: 'string' },
   'nats-tls-ca': { type: 'string' },
   'nats-tls-cert': { type: 'string' },
   'nats-tls-key': { type: 'string' },
@@ -185,6 +190,7 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_NATS_STREAM: 'natsStream',
   CHRONICLE_NATS_REPLICAS: 'natsReplicas',
   CHRONICLE_NATS_MAX_AGE_S: 'natsMaxAgeS',
+  CHRONICLE_EXPORT_DEFER_MS: 'exportDeferMs',
   CHRONICLE_NATS_TLS_CA: 'natsTlsCa',
   CHRONICLE_NATS_TLS_CERT: 'natsTlsCert',
   CHRONICLE_NATS_TLS_KEY: 'natsTlsKey',
@@ -196,7 +202,7 @@ const ENV: Record<string, keyof Config> = {
   CHRONICLE_HTTP_TOKEN: 'httpToken',
 };
 
-const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool', 'shimPoolMax', 'shimPoolIdleMs', 'natsReplicas', 'natsMaxAgeS']);
+const NUMERIC = new Set<keyof Config>(['snapshotInterval', 'probeTimeoutMs', 'recoveryBudgetMs', 'shimPool', 'shimPoolMax', 'shimPoolIdleMs', 'natsReplicas', 'natsMaxAgeS', 'exportDeferMs']);
 /** Comma-separated lists on the command line and in the environment. */
 const LISTS = new Set<keyof Config>(['exportNats']);
 
@@ -261,6 +267,7 @@ export function loadConfig(src: ConfigSources = {}): Config {
     'nats-stream': 'natsStream',
     'nats-replicas': 'natsReplicas',
     'nats-max-age-s': 'natsMaxAgeS',
+    'export-defer-ms': 'exportDeferMs',
     'nats-tls-ca': 'natsTlsCa',
     'nats-tls-cert': 'natsTlsCert',
     'nats-tls-key': 'natsTlsKey',

@@ -76,6 +76,7 @@ export class Daemon {
         stream: config.natsStream,
         replicas: config.natsReplicas,
         maxAgeS: config.natsMaxAgeS,
+        deferMaxMs: config.exportDeferMs,
         logger: logger.child({ module: 'export' }),
       });
     }

@@ -9,6 +9,12 @@
 // <node>:<seq> lets JetStream drop a repeat inside its duplicate window; beyond it, each
 // (re)start first asks the stream for this node's last event and continues after it, so
 // every seq is in the stream once.
+//
+// Under a burst of local writes (commits at BUSY_EPS or more) export steps aside for up to
+// deferMaxMs, then exports at full speed until it has caught up: on two cores, the export's
+// per-event work (the worker's publish and ack, and nats-server's, when it runs on the same
+// machine) took a third of the writer's throughput (bench:fleet, local_append_slowdown
+// 0.58-0.69), and a node's own lifecycle writes come first. The price is lag during bursts.
 import { Worker } from 'node:worker_threads';
 import type { Subscription } from 'rxjs';
 import { entryPoint } from '../entry-points.js';
@@ -17,9 +23,13 @@ import type { EventLog } from '../events/event-log.js';
 import { silentLogger, type Logger } from '../log.js';
 import { FromWorker, type ToWorker } from './export-protocol.js';
 import type { NatsOptions } from './nats-connect.js';
+import { DEFAULT_DEFER_MAX_MS, WritePressure } from './write-pressure.js';
 
 const CURSOR = 'nats-export';
 const CHUNK = 1000;
+/** Commits per second from which the local writer counts as busy (a node's lifecycles make a few hundred at most). */
+const BUSY_EPS = 2000;
+const DEFER_STEP_MS = 50;
 
 export interface ExporterOptions {
   log: EventLog;
@@ -32,6 +42,8 @@ export interface ExporterOptions {
   logger?: Logger;
   /** Called with the commit time of each acknowledged event and when it was acknowledged (the lag benchmark). */
   onAck?: (committedAt: number, ackedAt: number) => void;
+  /** Longest time export steps aside for a burst of local writes (0: never; default DEFAULT_DEFER_MAX_MS). */
+  deferMaxMs?: number;
 }
 
 export interface ExportStatus {
@@ -63,6 +75,10 @@ export class NatsExporter {
   #lastError = '';
   #stopped = false;
   #wake: (() => void) | undefined;
+  #stopSleep: (() => void) | undefined;
+  readonly #pressure = new WritePressure(BUSY_EPS);
+  /** When export began to step aside for the current burst (undefined: not in one). */
+  #deferSince: number | undefined;
   #sub: Subscription | undefined;
   #loop: Promise<void> = Promise.resolve();
 
@@ -83,7 +99,10 @@ export class NatsExporter {
     x.#exported = x.#cursorSaved = raw?.length === 8 ? Number(raw.readBigUInt64BE(0)) : 0;
     x.#send({ type: 'init', node: o.node, stream: o.stream, replicas: o.replicas, maxAgeS: o.maxAgeS, nats: { ...o.nats, servers: [...o.nats.servers] } });
     // The bus is only a doorbell: what to send is read from the log.
-    x.#sub = o.log.committed$.subscribe(() => x.#wake?.());
+    x.#sub = o.log.committed$.subscribe(() => {
+      x.#pressure.committed(Date.now());
+      x.#wake?.();
+    });
     x.#loop = x.#run();
     return x;
   }
@@ -107,6 +126,7 @@ export class NatsExporter {
   async close(): Promise<void> {
     this.#stopped = true;
     this.#wake?.();
+    this.#stopSleep?.();
     this.#sub?.unsubscribe();
     await Promise.race([this.#loop, new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.#saveCursor(true).catch(() => undefined);
@@ -126,7 +146,12 @@ export class NatsExporter {
             this.#statusAt = Date.now();
             this.#send({ type: 'status', headSeq: this.#o.log.head().seq, exportedSeq: this.#exported });
           }
+          this.#deferSince = undefined;
           await this.#idle(1000);
+          continue;
+        }
+        if (this.#stepAside(Date.now())) {
+          await this.#sleep(DEFER_STEP_MS);
           continue;
         }
         await this.#exportChunk();
@@ -237,6 +262,35 @@ export class NatsExporter {
     await this.#o.log.putCursor(CURSOR, b);
     this.#cursorSaved = seq;
     this.#cursorSavedAt = Date.now();
+  }
+
+  /**
+   * True while the local writer is busy and export has stepped aside for less than
+   * deferMaxMs in this burst; past that, export goes on until it has caught up (or the burst
+   * ends), so the lag stays bounded under sustained load.
+   */
+  #stepAside(now: number): boolean {
+    const max = this.#o.deferMaxMs ?? DEFAULT_DEFER_MAX_MS;
+    if (max <= 0) return false;
+    if (!this.#pressure.busy(now)) {
+      this.#deferSince = undefined;
+      return false;
+    }
+    this.#deferSince ??= now;
+    return now - this.#deferSince < max;
+  }
+
+  /** A pause that commits do not cut short (only close does): the doorbell rings per event. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const stop = (): void => done();
+      this.#stopSleep = stop;
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+    });
   }
 
   #idle(ms: number): Promise<void> {
