@@ -4,7 +4,8 @@
 import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import nodeTls from 'node:tls';
 import { dirname } from 'node:path';
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedHandleCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { chronicleProto, serviceDefinition, type ServiceName } from './proto.js';
@@ -23,6 +24,40 @@ export interface TlsListener {
   ca: string;
 }
 
+type Registration = { service: ServiceDefinition; impl: UntypedServiceImplementation };
+
+/** What ReflectionService.addToServer registers, captured instead of registered. */
+function reflectionServices(def: PackageDefinition): Registration[] {
+  const out: Registration[] = [];
+  new ReflectionService(def).addToServer({ addService: (service, impl) => void out.push({ service, impl }) });
+  return out;
+}
+
+/**
+ * Server reflection whose index of chronicle.v1 is built on first use: building it takes
+ * ~30 ms of the restart's path to serving, and only tools such as grpcurl ask. The service
+ * definitions come from a reflection service over nothing (cheap); each call is handed to
+ * the real one, made once.
+ */
+function addLazyReflection(server: Server, def: () => PackageDefinition): void {
+  let real: Map<string, UntypedHandleCall> | undefined;
+  const handler = (path: string): UntypedHandleCall | undefined => {
+    if (!real) {
+      real = new Map();
+      for (const r of reflectionServices(def())) for (const [name, m] of Object.entries(r.service)) if (r.impl[name]) real.set(m.path, r.impl[name]);
+    }
+    return real.get(path);
+  };
+  for (const r of reflectionServices({})) {
+    const impl: UntypedServiceImplementation = {};
+    for (const [name, m] of Object.entries(r.service)) {
+      impl[name] = ((call: Parameters<UntypedHandleCall>[0], ...rest: unknown[]) =>
+        (handler(m.path) as (...a: unknown[]) => unknown)(call, ...rest)) as UntypedHandleCall;
+    }
+    server.addService(r.service, impl);
+  }
+}
+
 export async function startApiServer(socket: string, services: Partial<Record<ServiceName, UntypedServiceImplementation>>, tls?: TlsListener): Promise<ApiServer> {
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   for (const [name, impl] of Object.entries(services) as [ServiceName, UntypedServiceImplementation][]) {
@@ -30,7 +65,7 @@ export async function startApiServer(socket: string, services: Partial<Record<Se
   }
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'chronicle.v1.Tasks': 'NOT_SERVING' });
   health.addToServer(server);
-  new ReflectionService(chronicleProto().def).addToServer(server);
+  addLazyReflection(server, () => chronicleProto().def);
 
   await mkdir(dirname(socket), { recursive: true, mode: 0o711 });
   await rm(socket, { force: true });
