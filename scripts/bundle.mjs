@@ -24,7 +24,8 @@ const banner = "import { createRequire as __chronicleRequire } from 'node:module
 const entries = {
   chronicled: 'dist/src/main.js',
   'chronicle-shim': 'dist/src/shim/main.js',
-  chronicle: 'dist/src/cli/main.js',
+  // the CLI's launcher: runs chronicle.cjs (below) with a V8 code cache
+  chronicle: 'dist/src/cli/launch.js',
   // fleet export's worker thread (started by the daemon only when export is on)
   'chronicle-export-worker': 'dist/src/fleet/export-worker.js',
 };
@@ -49,10 +50,28 @@ await Promise.all(
       target: 'node20',
       format: 'esm',
       banner: { js: banner }, // the entry keeps its own #! line
-      external: name === 'chronicle' ? CLI_EXTERNAL : EXTERNAL,
+      external: EXTERNAL,
       plugins: [pinDirname],
       logLevel: 'warning',
       legalComments: 'none',
     }),
   ),
 );
+
+// The CLI itself, as CommonJS: V8 can cache the compiled code of a script (vm.Script's
+// cachedData), not of an ES module, on Node 20. import.meta.url becomes the bundle's own
+// file URL (the paths resolved from it assume dist/src/<dir>/, as dist/src/bin/ is).
+await build({
+  entryPoints: ['dist/src/cli/main.js'],
+  outfile: 'dist/src/bin/chronicle.cjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  define: { 'import.meta.url': '__chronicleMetaUrl' },
+  banner: { js: "var __chronicleMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  external: CLI_EXTERNAL,
+  plugins: [pinDirname],
+  logLevel: 'warning',
+  legalComments: 'none',
+});

@@ -9,7 +9,7 @@ export type EntryPoint = keyof typeof UNBUNDLED;
 
 export function entryPoint(name: EntryPoint): string {
   const here = import.meta.url;
-  const srcDir = here.endsWith('.mjs') ? new URL('../', here) : new URL('./', here);
+  const srcDir = here.endsWith('.mjs') || here.endsWith('.cjs') ? new URL('../', here) : new URL('./', here);
   const bundle = new URL(`bin/${name}.mjs`, srcDir);
   return fileURLToPath(existsSync(bundle) ? bundle : new URL(UNBUNDLED[name], srcDir));
 }

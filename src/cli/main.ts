@@ -6,7 +6,7 @@ import module from 'node:module';
 // Node 22+: reuse compiled code across runs (absent on Node 20). Before any other import.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-const { main, report } = await import('./cli.js');
+// No top-level await: this is also the entry of the CLI's CommonJS bundle (see launch.ts).
 // Exit at once (open channels would keep the loop alive); stdout to a pipe or file is
 // written synchronously on Linux, so nothing printed is lost.
-process.exit(await main(process.argv.slice(2)).catch(report));
+void import('./cli.js').then(async ({ main, report }) => process.exit(await main(process.argv.slice(2)).catch(report)));
