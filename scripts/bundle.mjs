@@ -1,4 +1,5 @@
-// Bundles each entry point (daemon, shim, CLI) into one ESM file under dist/src/bin/.
+// Bundles each program (daemon, shim, CLI) into one CommonJS file under dist/src/bin/, run
+// by a small ESM launcher with a V8 code cache (src/launch.ts, src/code-cache.ts).
 // Why: Node spends most of a cold start resolving and reading the ~1,500 module files of
 // grpc-js, zod, rxjs and protobufjs; one file per process starts in about half the time,
 // and a daemon restart and every shim spawn pay that start. Native addons and packages
@@ -21,13 +22,18 @@ const pinDirname = {
 // CommonJS dependencies inside an ESM bundle still call require().
 const banner = "import { createRequire as __chronicleRequire } from 'node:module'; const require = __chronicleRequire(import.meta.url);";
 
-const entries = {
+// The programs: each <name>.mjs is a small launcher (src/launch.ts) that runs <name>.cjs
+// with a V8 code cache. V8 caches the compiled code of a script (vm.Script's cachedData),
+// not of an ES module, on Node 20: hence CommonJS bundles.
+const programs = {
   chronicled: 'dist/src/main.js',
   'chronicle-shim': 'dist/src/shim/main.js',
-  // the CLI's launcher: runs chronicle.cjs (below) with a V8 code cache
-  chronicle: 'dist/src/cli/launch.js',
-  // fleet export's worker thread (started by the daemon only when export is on)
+  chronicle: 'dist/src/cli/main.js',
+};
+// fleet export's worker thread (started by the daemon only when export is on), as ESM
+const entries = {
   'chronicle-export-worker': 'dist/src/fleet/export-worker.js',
+  ...Object.fromEntries(Object.keys(programs).map((name) => [name, 'dist/src/launch.js'])),
 };
 
 // native addons (and the packages that load them or their workers from disk); the NATS
@@ -58,20 +64,25 @@ await Promise.all(
   ),
 );
 
-// The CLI itself, as CommonJS: V8 can cache the compiled code of a script (vm.Script's
-// cachedData), not of an ES module, on Node 20. import.meta.url becomes the bundle's own
-// file URL (the paths resolved from it assume dist/src/<dir>/, as dist/src/bin/ is).
-await build({
-  entryPoints: ['dist/src/cli/main.js'],
-  outfile: 'dist/src/bin/chronicle.cjs',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  define: { 'import.meta.url': '__chronicleMetaUrl' },
-  banner: { js: "var __chronicleMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  external: CLI_EXTERNAL,
-  plugins: [pinDirname],
-  logLevel: 'warning',
-  legalComments: 'none',
-});
+// The programs themselves, as CommonJS. import.meta.url becomes the bundle's own file URL
+// (the paths resolved from it assume dist/src/<dir>/, as dist/src/bin/ is).
+await Promise.all(
+  Object.entries(programs).map(([name, entry]) =>
+    build({
+      entryPoints: [entry],
+      outfile: `dist/src/bin/${name}.cjs`,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      // import() becomes require(): code run by vm.Script has no loader for import() on Node 20
+      supported: { 'dynamic-import': false },
+      define: { 'import.meta.url': '__chronicleMetaUrl' },
+      banner: { js: "var __chronicleMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      external: name === 'chronicle' ? CLI_EXTERNAL : EXTERNAL,
+      plugins: [pinDirname],
+      logLevel: 'warning',
+      legalComments: 'none',
+    }),
+  ),
+);

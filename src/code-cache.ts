@@ -1,7 +1,8 @@
 // Runs a CommonJS bundle through V8 with a code cache on disk, as Node 22's
-// module.enableCompileCache does (Node 20 has none). A CLI command is a fresh process each
-// time, and compiling the 2.6 MB bundle plus the functions a command runs cost ~60 ms of
-// a `chronicle run --rm` (median 260 -> 200 ms measured with a cache made by a run).
+// module.enableCompileCache does (Node 20 has none). Each CLI command, daemon restart and
+// shim spawn is a fresh process, and compiling a 2-3 MB bundle plus the functions it runs
+// cost ~60 ms of a `chronicle run --rm` (median 260 -> 200 ms measured with a cache made by
+// a run).
 //
 // The cache holds what a process compiled, written when it exits: once per command name
 // (a `--help` compiles little of what `run` needs), to a per-user directory, keyed by the
@@ -10,7 +11,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import vm from 'node:vm';
 
 /** Where caches go: $CHRONICLE_CODE_CACHE_DIR, else $XDG_CACHE_HOME/chronicle, else ~/.cache/chronicle. */
@@ -26,10 +27,14 @@ function readOrUndefined(file: string): Buffer | undefined {
   }
 }
 
-/** Runs `bundle` (CommonJS) as the main program; `kind` names what it compiles (a command). */
+/**
+ * Runs `bundle` (CommonJS) as the main program; `kind` names what it compiles (a command).
+ * The bundle may not use import(): code run by vm.Script has no loader for it on Node 20
+ * (scripts/bundle.mjs turns each import() into a require()).
+ */
 export function runWithCodeCache(bundle: string, kind: string): void {
   const st = statSync(bundle);
-  const dir = join(codeCacheDir(), `${process.version}-${process.arch}`);
+  const dir = join(codeCacheDir(), `${process.version}-${process.arch}`, basename(bundle));
   const base = join(dir, `${st.size}-${Math.floor(st.mtimeMs)}`);
   const cacheFile = `${base}.v8`;
   // The command names whose compiled code is already in the cache, one per line.
@@ -41,7 +46,6 @@ export function runWithCodeCache(bundle: string, kind: string): void {
   const script = new vm.Script(Module.wrap(source), {
     filename: bundle,
     ...(cachedData ? { cachedData } : {}),
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const used = cachedData !== undefined && !script.cachedDataRejected;
   if (process.env['CHRONICLE_CODE_CACHE_DEBUG']) process.stderr.write(`code cache: ${cachedData === undefined ? 'miss' : used ? 'hit' : 'rejected'}\n`);

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The installed chronicle, chronicled and chronicle-shim: each runs its CommonJS bundle
+// (<name>.cjs, next to this launcher) with a V8 code cache (see code-cache.ts). One source,
+// bundled once per program; the program is this file's own name.
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runWithCodeCache } from './code-cache.js';
+
+const self = fileURLToPath(import.meta.url);
+const name = basename(self, '.mjs');
+
+/** What a run compiles depends on the CLI's command: the first word that is not a flag. */
+function cliCommand(args: readonly string[]): string {
+  const command = args.find((a, i) => !a.startsWith('-') && !/^--(socket|namespace|timeout)$|^-n$/.test(args[i - 1] ?? '')) ?? 'help';
+  return command.replace(/[^a-z-]/g, '').slice(0, 32) || 'other';
+}
+
+runWithCodeCache(self.replace(/\.mjs$/, '.cjs'), name === 'chronicle' ? cliCommand(process.argv.slice(2)) : name);
