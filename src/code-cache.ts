@@ -6,8 +6,9 @@
 //
 // The cache holds what a process compiled, written when it exits: once per command name
 // (a `--help` compiles little of what `run` needs), to a per-user directory, keyed by the
-// bundle's size and mtime and Node's version. Any failure (no cache, a stale one that V8
-// rejects, a read-only directory) only costs the compile.
+// bundle's size and mtime and Node's version, in a directory only its user may write. Any
+// failure (no cache, a stale one that V8 rejects, a read-only or shared directory) only
+// costs the compile.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -17,6 +18,19 @@ import vm from 'node:vm';
 /** Where caches go: $CHRONICLE_CODE_CACHE_DIR, else $XDG_CACHE_HOME/chronicle, else ~/.cache/chronicle. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env['CHRONICLE_CODE_CACHE_DIR'] || join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'chronicle');
+}
+
+/**
+ * Compiled code is run as is: a cache is read from, or written to, a directory only when
+ * this user owns it and nobody else may write in it (nor to the file).
+ */
+function ownedPrivately(path: string): boolean {
+  try {
+    const s = statSync(path);
+    return s.uid === process.getuid?.() && (s.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
 }
 
 function readOrUndefined(file: string): Buffer | undefined {
@@ -39,7 +53,7 @@ export function runWithCodeCache(bundle: string, kind: string): void {
   const cacheFile = `${base}.v8`;
   // The command names whose compiled code is already in the cache, one per line.
   const kindsFile = `${base}.kinds`;
-  const cachedData = readOrUndefined(cacheFile);
+  const cachedData = ownedPrivately(dir) && ownedPrivately(cacheFile) ? readOrUndefined(cacheFile) : undefined;
   const kinds = new Set((readOrUndefined(kindsFile)?.toString() ?? '').split('\n').filter(Boolean));
   // A #! line is valid only at the very start of a file, not inside the module wrapper.
   const source = readFileSync(bundle, 'utf8').replace(/^#!.*/, '');
@@ -53,6 +67,7 @@ export function runWithCodeCache(bundle: string, kind: string): void {
     process.once('exit', () => {
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
+        if (!ownedPrivately(dir)) return;
         // Atomic: another process may be reading or writing the same cache.
         const tmp = `${cacheFile}.${process.pid}`;
         writeFileSync(tmp, script.createCachedData());

@@ -1,6 +1,7 @@
 // The installed CLI runs its CommonJS bundle with a V8 code cache on disk: the first run
 // writes it, later runs use it (once per command), a cache V8 rejects is replaced, and a
-// cache directory that cannot be written changes nothing but the speed.
+// cache directory that cannot be written changes nothing but the speed; a directory others
+// may write to is not trusted.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,4 +61,19 @@ test('a cache V8 rejects is replaced; an unwritable cache directory only costs t
   const r = cli(blocked, ['--help']);
   assert.equal(r.status, 0);
   assert.equal(r.cache, 'miss');
+});
+
+test('a cache directory others may write to is neither read nor written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chr-cc-'));
+  dirs.push(dir);
+  assert.equal(cli(dir, ['--help']).cache, 'miss');
+  const v8 = files(dir).find((f) => f.endsWith('.v8'))!;
+  assert.equal(cli(dir, ['--help']).cache, 'hit');
+  chmodSync(join(dir, v8, '..'), 0o777);
+  const shared = cli(dir, ['--help']);
+  assert.equal(shared.status, 0);
+  assert.equal(shared.cache, 'miss', 'a cache anyone could have written is not run');
+  rmSync(join(dir, v8));
+  assert.equal(cli(dir, ['--help']).status, 0);
+  assert.ok(!files(dir).some((f) => f.endsWith('.v8')), 'and none is written there');
 });
