@@ -51,6 +51,8 @@ export class ShimManager {
 
   /** Warm shims, spawned ahead of need (or given back empty) and not named in the log. */
   readonly #pool: Promise<{ address: string; pid: number; version: string; client: ShimClient }>[] = [];
+  /** Pool entries whose shim is up (a take prefers them to a spawn still under way). */
+  readonly #up = new WeakSet<Promise<unknown>>();
   /** Pool shims this daemon spawned (their orphan check watches this process): address -> hello. */
   readonly #ownWarm = new Map<string, { pid: number; version: string }>();
   #refill: NodeJS.Timeout | undefined;
@@ -73,7 +75,10 @@ export class ShimManager {
   startPool(): void {
     while (!this.#closed && this.#pool.length < this.#poolSize) {
       const p = this.#spawnWarm();
-      p.catch((e: unknown) => this.#deps.logger.warn({ err: String(e) }, 'warm shim failed'));
+      p.then(
+        () => this.#up.add(p),
+        (e: unknown) => this.#deps.logger.warn({ err: String(e) }, 'warm shim failed'),
+      );
       this.#pool.push(p);
     }
   }
@@ -102,7 +107,8 @@ export class ShimManager {
     if (this.#pool.length <= this.#poolSize) return;
     this.#trim = setTimeout(() => {
       this.#trim = undefined;
-      for (const p of this.#pool.splice(this.#poolSize)) {
+      // The least recently given back go (takes are from the end).
+      for (const p of this.#pool.splice(0, this.#pool.length - this.#poolSize)) {
         void p.then(
           (w) => {
             this.#ownWarm.delete(w.address);
@@ -120,8 +126,10 @@ export class ShimManager {
   async #takeWarm(): Promise<{ address: string; pid: number; version: string; client: ShimClient } | undefined> {
     this.#armTrim();
     while (this.#pool.length > 0) {
-      // The most recently given back first: it is the one most likely still in memory.
-      const next = this.#pool.pop()!;
+      // A shim that is up before one still starting; among those, the most recently given
+      // back (the one most likely still in memory).
+      const i = this.#pool.findLastIndex((p) => this.#up.has(p));
+      const next = i >= 0 ? this.#pool.splice(i, 1)[0]! : this.#pool.shift()!;
       // Refilled a little later: a shim given back by a Delete meanwhile (release) refills
       // the pool without a spawn (~250 ms of CPU each), and a spawn's fork blocks this event
       // loop for a few ms, better not before the taken shim is asked to Create.
@@ -345,7 +353,9 @@ export class ShimManager {
     f.abort.abort();
     this.#shims.delete(address);
     if (own && !this.#closed && this.#pool.length < this.#poolMax) {
-      this.#pool.push(Promise.resolve({ address, pid: own.pid, version: own.version, client: f.client }));
+      const back = Promise.resolve({ address, pid: own.pid, version: own.version, client: f.client });
+      this.#up.add(back);
+      this.#pool.push(back);
       this.#armTrim();
       return;
     }
