@@ -9,6 +9,7 @@ export class Reaper {
   readonly #libuvChildren = new Set<number>();
   readonly #onExit: (exit: ChildExit, at: number) => void;
   #wake: (() => void) | undefined;
+  #kicked = false;
   #stopped = false;
 
   constructor(onExit: (exit: ChildExit, at: number) => void) {
@@ -36,14 +37,20 @@ export class Reaper {
     this.kick();
   }
 
-  /** New children may exist: stop idling. */
+  /** New children may exist: stop idling (or do not start to, if the loop is between waits). */
   kick(): void {
     const w = this.#wake;
     this.#wake = undefined;
-    w?.();
+    if (w) w();
+    else this.#kicked = true;
   }
 
   async #idle(ms: number): Promise<void> {
+    // A kick while the loop was not idling: what it announced may not have been seen.
+    if (this.#kicked) {
+      this.#kicked = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
       this.#wake = () => {
