@@ -46,43 +46,32 @@ const EXTERNAL = ['classic-level', 'koffi', 'msgpackr', 'pino', '@nats-io/*'];
 // is optional (loaded from disk, lazily, when present).
 const CLI_EXTERNAL = ['classic-level', 'koffi', 'msgpackr-extract'];
 
-await Promise.all(
-  Object.entries(entries).map(([name, entry]) =>
+const common = { bundle: true, platform: 'node', target: 'node20', plugins: [pinDirname], logLevel: 'warning', legalComments: 'none' };
+
+await Promise.all([
+  ...Object.entries(entries).map(([name, entry]) =>
     build({
+      ...common,
       entryPoints: [entry],
       outfile: `dist/src/bin/${name}.mjs`,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
       format: 'esm',
       banner: { js: banner }, // the entry keeps its own #! line
       external: EXTERNAL,
-      plugins: [pinDirname],
-      logLevel: 'warning',
-      legalComments: 'none',
     }),
   ),
-);
-
-// The programs themselves, as CommonJS. import.meta.url becomes the bundle's own file URL
-// (the paths resolved from it assume dist/src/<dir>/, as dist/src/bin/ is).
-await Promise.all(
-  Object.entries(programs).map(([name, entry]) =>
+  // The programs themselves, as CommonJS. import.meta.url becomes the bundle's own file URL
+  // (the paths resolved from it assume dist/src/<dir>/, as dist/src/bin/ is).
+  ...Object.entries(programs).map(([name, entry]) =>
     build({
+      ...common,
       entryPoints: [entry],
       outfile: `dist/src/bin/${name}.cjs`,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
       format: 'cjs',
       // import() becomes require(): code run by vm.Script has no loader for import() on Node 20
       supported: { 'dynamic-import': false },
       define: { 'import.meta.url': '__chronicleMetaUrl' },
       banner: { js: "var __chronicleMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
       external: name === 'chronicle' ? CLI_EXTERNAL : EXTERNAL,
-      plugins: [pinDirname],
-      logLevel: 'warning',
-      legalComments: 'none',
     }),
   ),
-);
+]);

@@ -1,7 +1,7 @@
 // Runs a CommonJS bundle through V8 with a code cache on disk, as Node 22's
 // module.enableCompileCache does (Node 20 has none). Each CLI command, daemon restart and
 // shim spawn is a fresh process, and compiling a 2-3 MB bundle plus the functions it runs
-// cost ~60 ms of a `chronicle run --rm` (median 260 -> 200 ms measured with a cache made by
+// cost ~60 ms of a `chronicle run --rm` (median 260 -> 204 ms measured with a cache made by
 // a run).
 //
 // The cache holds what a process compiled, written when it exits: once per command name

@@ -95,12 +95,7 @@ export function checkpointService(deps: CheckpointServiceDeps): UntypedServiceIm
     return path;
   };
 
-  const shimOf = (c: ContainerView) => {
-    const t = c.task!;
-    const client = shims.client(t.shim.address);
-    if (!client) throw new ChronicleError('SHIM_UNAVAILABLE', `the shim at ${t.shim.address} is not connected`, { address: t.shim.address });
-    return client;
-  };
+  const shimOf = (c: ContainerView) => shims.clientOf(c.task!);
 
   const restore = (raw: unknown, ctx: CallContext) =>
     mutations.run(

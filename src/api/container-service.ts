@@ -9,6 +9,7 @@ import type { Projector } from '../projections/projector.js';
 import { decide } from '../projections/decide.js';
 import { findContainer, type ContainerView, type TaskView } from '../projections/state.js';
 import { unary, type HandlerEnv } from './handler.js';
+import type { TaskWire } from './http-wire.js';
 import type { Mutations } from './mutation.js';
 import { ociSpec } from './oci-spec.js';
 import {
@@ -28,22 +29,29 @@ export interface ContainerServiceDeps {
   defaultRuntime: 'runc' | 'process';
 }
 
-export function taskMessage(c: ContainerView, t: TaskView): Record<string, unknown> {
+/** A task's status fields as chronicle.v1.Task carries them (and the web page shows them). */
+export function taskStatus(t: TaskView): TaskWire {
   return {
-    id: c.id,
-    namespace: c.ns,
     status: t.status,
     pid: t.pid,
     exitCode: t.exitCode ?? 0,
     exitSignal: t.exitSignal ?? '',
     exitedAt: t.exitedAt ?? 0,
     exitReason: t.exitReason ?? '',
+    startedAt: t.startedAt ?? 0,
+    restoredFrom: t.restoredFrom ?? '',
+  };
+}
+
+export function taskMessage(c: ContainerView, t: TaskView): Record<string, unknown> {
+  return {
+    id: c.id,
+    namespace: c.ns,
+    ...taskStatus(t),
     shimAddress: t.shim.address,
     shimPid: t.shim.pid,
     stdout: t.stdio.stdout,
     stderr: t.stdio.stderr,
-    startedAt: t.startedAt ?? 0,
-    restoredFrom: t.restoredFrom ?? '',
   };
 }
 

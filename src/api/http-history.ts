@@ -9,6 +9,7 @@ import { verifyHistory } from '../events/compaction.js';
 import type { EventLog } from '../events/event-log.js';
 import { Id } from '../events/schemas.js';
 import { decodeSnapshot, diffStates, foldLog, stateAt, type Change, type ContainerView, type State } from '../projections/index.js';
+import { taskStatus } from './container-service.js';
 import { toEventMessage } from './event-message.js';
 import { audit, firstSeqAt, seqAt, timeline } from './history-queries.js';
 import type { AuditWire, ChangeWire, ContainerWire, DiffWire, EventWire, HeadWire, LiveEventWire, OverviewMessage, StateAtWire, TimelineWire, VerifyWire } from './http-wire.js';
@@ -72,20 +73,7 @@ function containerWire(c: ContainerView): ContainerWire {
     labels: c.labels,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
-    ...(t
-      ? {
-          task: {
-            status: t.status,
-            pid: t.pid,
-            exitCode: t.exitCode ?? 0,
-            exitSignal: t.exitSignal ?? '',
-            exitedAt: t.exitedAt ?? 0,
-            exitReason: t.exitReason ?? '',
-            startedAt: t.startedAt ?? 0,
-            restoredFrom: t.restoredFrom ?? '',
-          },
-        }
-      : {}),
+    ...(t ? { task: taskStatus(t) } : {}),
   };
 }
 const eventWire = (e: Parameters<typeof toEventMessage>[0]): EventWire => toEventMessage(e);

@@ -34,11 +34,7 @@ function decided(projector: Projector, ctx: CallContext, cmd: Parameters<typeof 
 export function taskService(deps: TaskServiceDeps): UntypedServiceImplementation {
   const { env, log, projector, mutations, shims } = deps;
 
-  const shimOf = (t: TaskView) => {
-    const client = shims.client(t.shim.address);
-    if (!client) throw new ChronicleError('SHIM_UNAVAILABLE', `the shim at ${t.shim.address} is not connected`, { address: t.shim.address });
-    return client;
-  };
+  const shimOf = (t: TaskView) => shims.clientOf(t);
 
   const reply = (ctx: CallContext, id: string) => {
     const c = findContainer(projector.state, ctx.ns, id);

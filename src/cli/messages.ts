@@ -2,21 +2,16 @@
 // longs: Number, defaults: true): the CLI's own view of proto/chronicle.proto.
 
 import type { EventMessage } from '../api/event-message.js';
-export interface Task {
+import type { TaskWire } from '../api/http-wire.js';
+
+/** chronicle.v1.Task: its status fields (as taskStatus writes them) and where it runs. */
+export interface Task extends TaskWire {
   id: string;
   namespace: string;
-  status: string;
-  pid: number;
-  exitCode: number;
-  exitSignal: string;
-  exitedAt: number;
-  exitReason: string;
   shimAddress: string;
   shimPid: number;
   stdout: string;
   stderr: string;
-  startedAt: number;
-  restoredFrom?: string;
 }
 
 export interface Checkpoint {

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type { Checkpoint, Task } from '../../src/cli/messages.js';
 import { entryPoint } from '../../src/entry-points.js';
 import { busyboxRootfs } from '../support/busybox-bundle.js';
 import { call, readEvents, startDaemon, type CallError, type EventMsg, type RunningDaemon } from '../support/daemon.js';
@@ -39,26 +40,6 @@ function tempDir(): string {
   return dir;
 }
 
-interface Task {
-  id: string;
-  status: string;
-  pid: number;
-  shimPid: number;
-  shimAddress: string;
-  stdout: string;
-  exitReason: string;
-  restoredFrom: string;
-}
-interface Checkpoint {
-  checkpointId: string;
-  containerId: string;
-  imagePath: string;
-  bytes: number;
-  digest: string;
-  leftRunning: boolean;
-  paused: boolean;
-  parent: string;
-}
 
 // The counter lives in a tmpfs file (dumped and restored by CRIU) and in the shell's memory;
 // each value is printed, so the task's stdout file is its history.

@@ -16,7 +16,7 @@ const now = Date.parse('2025-01-02T03:04:05Z');
 function task(over: Partial<Task> = {}): Task {
   return {
     id: 'c1', namespace: 'default', status: 'running', pid: 4242, exitCode: 0, exitSignal: '', exitedAt: 0, exitReason: '',
-    shimAddress: '/run/s.sock', shimPid: 1, stdout: '', stderr: '', startedAt: now - 1_000, ...over,
+    shimAddress: '/run/s.sock', shimPid: 1, stdout: '', stderr: '', startedAt: now - 1_000, restoredFrom: '', ...over,
   };
 }
 

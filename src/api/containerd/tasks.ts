@@ -92,11 +92,7 @@ export function tasksService(deps: FacadeDeps): UntypedServiceImplementation {
     if (!d.ok) throw d.error;
     return d.container!;
   };
-  const shimOf = (t: TaskView) => {
-    const client = shims.client(t.shim.address);
-    if (!client) throw new ChronicleError('SHIM_UNAVAILABLE', `the shim at ${t.shim.address} is not connected`, { address: t.shim.address });
-    return client;
-  };
+  const shimOf = (t: TaskView) => shims.clientOf(t);
 
   /** Resolves once the log holds the exit of the task or exec (at once if it does). */
   const exitLogged = async (ctx: CallContext, id: string, execId: string, signal: AbortSignal): Promise<{ exitCode: number; exitedAt: number }> => {
