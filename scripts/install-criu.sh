@@ -2,12 +2,14 @@
 # Installs CRIU 4 for chronicle's checkpoint/restore into a private prefix.
 #
 # Debian bookworm's criu 3.17 fails on recent kernels ("vdso: Unexpected rt vDSO area
-# bounds"). CRIU 4.1 from Debian trixie works, but trixie's libc must never replace the
-# system's. So this script:
-#   1. resolves criu and its whole library closure against trixie with a PRIVATE apt
+# bounds"). CRIU 4.1.1 from trixie passes `criu check` on kernel 6.18 but hangs in every
+# dump (its parasite never traps back: "pie: new_sp=..." is the dump log's last line);
+# 4.2.1 from forky (Debian testing) dumps and restores. The newer suite's libc must never
+# replace the system's. So this script:
+#   1. resolves criu and its whole library closure against that suite with a PRIVATE apt
 #      configuration (its own sources file, lists and cache under a temporary dir): the
 #      system's /etc/apt and /var/lib/apt are never touched, so nothing can be upgraded
-#      from trixie, not even by a later `apt-get upgrade`;
+#      from it, not even by a later `apt-get upgrade`;
 #   2. downloads those packages (`apt-get download`: signatures and hashes checked by apt)
 #      and unpacks them with `dpkg-deb -x` under $PREFIX (default /opt/chronicle/criu);
 #   3. writes $PREFIX/bin/criu, a wrapper that runs the binary through the prefix's own
@@ -15,11 +17,11 @@
 #   4. installs bookworm's iptables (runc's network lock runs iptables-restore);
 #   5. checks that `criu check` through the wrapper says "Looks good.".
 # Idempotent: when the prefix holds the same version and the check passes, it returns at
-# once. Run as root. Environment: CHRONICLE_CRIU_PREFIX, CHRONICLE_CRIU_SUITE (trixie).
+# once. Run as root. Environment: CHRONICLE_CRIU_PREFIX, CHRONICLE_CRIU_SUITE (forky).
 set -euo pipefail
 
 PREFIX="${CHRONICLE_CRIU_PREFIX:-/opt/chronicle/criu}"
-SUITE="${CHRONICLE_CRIU_SUITE:-trixie}"
+SUITE="${CHRONICLE_CRIU_SUITE:-forky}"
 MIRROR="${CHRONICLE_CRIU_MIRROR:-http://deb.debian.org/debian}"
 WRAPPER="$PREFIX/bin/criu"
 STAMP="$PREFIX/.installed"
@@ -83,8 +85,8 @@ log "resolving criu from $SUITE (private apt state in $work)"
 apt-get "${apt_opts[@]}" update -qq
 version="$(apt-cache "${apt_opts[@]}" show criu | sed -n 's/^Version: //p' | head -1)"
 case "$version" in
-  4.*) ;;
-  *) log "criu in $SUITE is '$version', need 4.x"; exit 1 ;;
+  4.[2-9]* | [5-9].*) ;;
+  *) log "criu in $SUITE is '$version', need 4.2 or later"; exit 1 ;;
 esac
 mapfile -t pkgs < <(apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests \
   --no-conflicts --no-breaks --no-replaces --no-enhances criu | grep -v '^ ' | grep -v '^<' | sort -u)
