@@ -9,6 +9,7 @@
 // bundle's size and mtime and Node's version, in a directory only its user may write. Any
 // failure (no cache, a stale one that V8 rejects, a read-only or shared directory) only
 // costs the compile.
+import { isAscii } from 'node:buffer';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -56,7 +57,10 @@ export function runWithCodeCache(bundle: string, kind: string): void {
   const cachedData = ownedPrivately(dir) && ownedPrivately(cacheFile) ? readOrUndefined(cacheFile) : undefined;
   const kinds = new Set((readOrUndefined(kindsFile)?.toString() ?? '').split('\n').filter(Boolean));
   // A #! line is valid only at the very start of a file, not inside the module wrapper.
-  const source = readFileSync(bundle, 'utf8').replace(/^#!.*/, '');
+  // An ASCII bundle (scripts/bundle.mjs makes them so) is read as latin1: a one-byte string
+  // with no UTF-8 decode.
+  const bytes = readFileSync(bundle);
+  const source = (isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8')).replace(/^#!.*/, '');
   const script = new vm.Script(Module.wrap(source), {
     filename: bundle,
     ...(cachedData ? { cachedData } : {}),
