@@ -25,7 +25,7 @@ import { checkpointService } from './api/checkpoint-service.js';
 import { taskService } from './api/task-service.js';
 import { startContainerdServer, type ContainerdServer } from './api/containerd/index.js';
 import { recover } from './replay/recover.js';
-import { chronicleProto } from './api/proto.js';
+import { serviceClient } from './api/proto.js';
 import { shimService } from './shim/proto.js';
 
 export class Daemon {
@@ -52,10 +52,10 @@ export class Daemon {
     await mkdir(config.root, { recursive: true, mode: 0o700 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
     const opening = EventLog.open({ path: join(config.root, 'log'), logger: logger.child({ module: 'log' }) });
-    // While LevelDB opens on its own threads, this one parses the gRPC definitions that
+    // While LevelDB opens on its own threads, this one builds the gRPC definitions that
     // recovery (the shims') and serving (chronicle.v1's) need next.
     shimService();
-    chronicleProto();
+    serviceClient('Containers');
     const log = await opening;
     const broken = log.broken();
     if (broken) logger.error({ seq: broken.seq, reason: broken.reason }, 'the event log chain is broken: serving reads, refusing writes (DATA_LOSS) until repaired');

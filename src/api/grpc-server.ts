@@ -5,10 +5,11 @@ import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import nodeTls from 'node:tls';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedHandleCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import { chronicleProto, serviceDefinition, type ServiceName } from './proto.js';
+import { CONVERSION } from '../static-protos.js';
+import { PROTO_PATH, serviceDefinition, type ServiceName } from './proto.js';
 
 export interface ApiServer {
   server: Server;
@@ -25,6 +26,14 @@ export interface TlsListener {
 }
 
 type Registration = { service: ServiceDefinition; impl: UntypedServiceImplementation };
+
+let reflected: PackageDefinition | undefined;
+
+/** proto-loader's definition of chronicle.v1, with the file descriptors reflection serves. */
+function chronicleReflection(): PackageDefinition {
+  reflected ??= loadSync(PROTO_PATH, { keepCase: false, ...CONVERSION });
+  return reflected;
+}
 
 /** What ReflectionService.addToServer registers, captured instead of registered. */
 function reflectionServices(def: PackageDefinition): Registration[] {
@@ -65,7 +74,7 @@ export async function startApiServer(socket: string, services: Partial<Record<Se
   }
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'chronicle.v1.Tasks': 'NOT_SERVING' });
   health.addToServer(server);
-  addLazyReflection(server, () => chronicleProto().def);
+  addLazyReflection(server, chronicleReflection);
 
   await mkdir(dirname(socket), { recursive: true, mode: 0o711 });
   await rm(socket, { force: true });

@@ -1,26 +1,23 @@
-// Loads chronicle.v1 from proto/chronicle.proto at run time (no generated code to keep in
-// step). Generated shapes stay inside src/api/: requests are zod-parsed in requests.ts.
+// chronicle.v1's services, from the codecs generated at build time from proto/chronicle.proto
+// (scripts/proto-codecs.mjs: no generated code to keep in step). Generated shapes stay inside
+// src/api/: requests are zod-parsed in requests.ts. Server reflection alone loads the .proto
+// file (grpc-server.ts).
 import { fileURLToPath } from 'node:url';
-import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import type { ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js';
+import generated from '../generated/chronicle.cjs';
+import { serviceClients } from '../static-protos.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/chronicle.proto', import.meta.url));
 
-let cached: { def: PackageDefinition; pkg: GrpcObject } | undefined;
-
-export function chronicleProto(): { def: PackageDefinition; pkg: GrpcObject } {
-  if (!cached) {
-    const def = loadSync(PROTO_PATH, { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
-    cached = { def, pkg: loadPackageDefinition(def) };
-  }
-  return cached;
-}
-
 export type ServiceName = 'Containers' | 'Tasks' | 'Checkpoints' | 'Events' | 'Daemon' | 'History' | 'Log';
 
+let clients: Map<string, ServiceClientConstructor> | undefined;
+
 export function serviceClient(name: ServiceName): ServiceClientConstructor {
-  const v1 = (chronicleProto().pkg['chronicle'] as GrpcObject)['v1'] as GrpcObject;
-  return v1[name] as ServiceClientConstructor;
+  clients ??= serviceClients(generated);
+  const c = clients.get(`chronicle.v1.${name}`);
+  if (!c) throw new TypeError(`no service chronicle.v1.${name}`);
+  return c;
 }
 
 export function serviceDefinition(name: ServiceName): ServiceDefinition {

@@ -1,15 +1,13 @@
-// Loads chronicle.shim.v1 from proto/shim.proto at run time.
-import { fileURLToPath } from 'node:url';
-import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+// chronicle.shim.v1, from the codecs generated at build time from proto/shim.proto
+// (scripts/proto-codecs.mjs, src/static-protos.ts).
+import type { ServiceClientConstructor } from '@grpc/grpc-js';
+import generated from '../generated/shim.cjs';
+import { serviceClients } from '../static-protos.js';
 
-const PROTO = fileURLToPath(new URL('../../../proto/shim.proto', import.meta.url));
 let cached: ServiceClientConstructor | undefined;
 
 export function shimService(): ServiceClientConstructor {
-  if (!cached) {
-    const pkg = loadPackageDefinition(loadSync(PROTO, { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true }));
-    cached = (((pkg['chronicle'] as GrpcObject)['shim'] as GrpcObject)['v1'] as GrpcObject)['Shim'] as ServiceClientConstructor;
-  }
+  cached ??= serviceClients(generated).get('chronicle.shim.v1.Shim');
+  if (!cached) throw new TypeError('no service chronicle.shim.v1.Shim');
   return cached;
 }
