@@ -1,12 +1,15 @@
 // One waiting thread for any number of children. It peeks at the next zombie; a child that
-// libuv spawned (a runc invocation, a process-runtime command) is left for libuv to reap;
-// anything else (a container init or exec reparented to us, or an orphan) is reaped here
-// and reported, so no zombie stays behind.
+// libuv spawned (a process-runtime command) is left for libuv to reap; one spawned with
+// spawnVfork (a runc invocation) is reaped here and handed to whoever expects it; anything
+// else (a container init or exec reparented to us, or an orphan) is reaped here and
+// reported, so no zombie stays behind.
 import { peekNextExit, reap, type ChildExit } from './ffi.js';
 
 export class Reaper {
   /** Pids of children spawned through child_process: libuv reaps those. */
   readonly #libuvChildren = new Set<number>();
+  /** Pids of children spawned by us without libuv, and who waits for each. */
+  readonly #expected = new Map<number, (exit: ChildExit) => void>();
   readonly #onExit: (exit: ChildExit, at: number) => void;
   #wake: (() => void) | undefined;
   #kicked = false;
@@ -28,6 +31,15 @@ export class Reaper {
   /** Tracks a child_process pid until its 'exit' (call untrack then). */
   track(pid: number): void {
     this.#libuvChildren.add(pid);
+    this.kick();
+  }
+
+  /**
+   * A child just spawned outside libuv (spawnVfork): its exit goes to `done`, not to the
+   * exit listener. Call it in the same turn as the spawn, before any exit can be handled.
+   */
+  expect(pid: number, done: (exit: ChildExit) => void): void {
+    this.#expected.set(pid, done);
     this.kick();
   }
 
@@ -78,7 +90,12 @@ export class Reaper {
       }
       const at = Date.now();
       const reaped = reap(next.pid);
-      if (reaped) this.#onExit(reaped, at);
+      if (!reaped) continue;
+      const waiter = this.#expected.get(reaped.pid);
+      if (waiter) {
+        this.#expected.delete(reaped.pid);
+        waiter(reaped);
+      } else this.#onExit(reaped, at);
     }
   }
 }
