@@ -127,13 +127,13 @@ export interface CallError {
 }
 
 /** A unary call with a deadline; rejects with the status and chronicle's code and field. */
-export function call<T = Record<string, unknown>>(client: Client, method: string, req: unknown, ns?: string): Promise<T> {
+export function call<T = Record<string, unknown>>(client: Client, method: string, req: unknown, ns?: string, timeoutMs = 10_000): Promise<T> {
   const md = new Metadata();
   if (ns !== undefined) md.set('chronicle-namespace', ns);
   const fn = (client as unknown as Record<string, (r: unknown, m: Metadata, o: { deadline: number }, cb: (e: ServiceError | null, r: T) => void) => void>)[method];
   if (!fn) throw new TypeError(`no method ${method}`);
   return new Promise((resolve, reject) =>
-    fn.call(client, req, md, { deadline: Date.now() + 10_000 }, (err, res) => {
+    fn.call(client, req, md, { deadline: Date.now() + timeoutMs }, (err, res) => {
       if (!err) return resolve(res);
       const code = err.metadata?.get('chronicle-error-code')[0];
       const field = err.metadata?.get('chronicle-error-field')[0];
