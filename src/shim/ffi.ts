@@ -20,7 +20,6 @@ const attrSetFlags = libc.func('int posix_spawnattr_setflags(void *attr, short f
 const attrSetSigDefault = libc.func('int posix_spawnattr_setsigdefault(void *attr, const void *set)');
 const attrSetSigMask = libc.func('int posix_spawnattr_setsigmask(void *attr, const void *set)');
 const attrDestroy = libc.func('int posix_spawnattr_destroy(void *attr)');
-const sigemptyset = libc.func('int sigemptyset(void *set)');
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 
@@ -101,14 +100,13 @@ export function spawnVfork(file: string, argv: readonly string[], env: readonly 
   // posix_spawn then hands them to the child ignored (as it must while sharing our memory),
   // where they would stay ignored through the exec.
   const all = Buffer.alloc(256, 0xff);
-  const none = Buffer.alloc(256);
+  const none = Buffer.alloc(256); // all bits clear: the empty set
   actionsInit(actions);
   attrInit(attr);
   try {
     fds.forEach((fd, target) => {
       if (actionsDup2(actions, fd, target) !== 0) throw new Error(`posix_spawn_file_actions_adddup2(${fd}, ${target}) failed`);
     });
-    sigemptyset(none);
     attrSetSigDefault(attr, all);
     attrSetSigMask(attr, none);
     attrSetFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);

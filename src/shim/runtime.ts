@@ -61,7 +61,8 @@ export interface RunResult {
 export type StdioSpec = 'ignore' | 'pipe' | number;
 
 export interface RunOptions {
-  stdio?: readonly [StdioSpec, StdioSpec, StdioSpec];
+  /** stdin is /dev/null or an fd: a 'pipe' here would be one the child writes to. */
+  stdio?: readonly [Exclude<StdioSpec, 'pipe'>, StdioSpec, StdioSpec];
 }
 
 /**

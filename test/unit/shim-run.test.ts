@@ -55,9 +55,7 @@ test('given descriptors become its stdin and stdout', async () => {
 });
 
 test('past its deadline the command is terminated and the run rejects', async () => {
-  const t0 = performance.now();
   await assert.rejects(run(reaper, 'sleep', ['30'], {}, 200), /failed \(SIGTERM\)/);
-  assert.ok(performance.now() - t0 < 10_000);
 });
 
 test('the runs were reaped for their callers, not reported as container exits', () => {

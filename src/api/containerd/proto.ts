@@ -5,6 +5,7 @@
 import { dirname, join } from 'node:path';
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { CONVERSION } from '../../static-protos.js';
 import { PROTO_PATH } from '../proto.js';
 
 export const CONTAINERD_PROTO_DIR = dirname(PROTO_PATH);
@@ -28,7 +29,7 @@ function pkg(): GrpcObject {
   if (!cached) {
     const def = loadSync(
       FILES.map((f) => join(CONTAINERD_PROTO_DIR, 'containerd', `${f}.proto`)),
-      { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [CONTAINERD_PROTO_DIR] },
+      { keepCase: true, ...CONVERSION, includeDirs: [CONTAINERD_PROTO_DIR] },
     );
     cached = loadPackageDefinition(def);
   }
