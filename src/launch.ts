@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// The installed chronicle, chronicled and chronicle-shim: each runs its CommonJS bundle
-// (<name>.cjs, next to this launcher) with a V8 code cache (see code-cache.ts). One source,
-// bundled once per program; the program is this file's own name.
+// The installed chronicle, chronicled and chronicle-shim: each is this file, bundled as
+// CommonJS to dist/src/bin/<name>.cjs, and runs its program's bundle
+// (dist/src/programs/<name>.cjs) with a V8 code cache (see code-cache.ts). The program is
+// this file's own name.
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWithCodeCache } from './code-cache.js';
 
 const self = fileURLToPath(import.meta.url);
-const name = basename(self, '.mjs');
+const name = basename(self, '.cjs');
 
 /** What a run compiles depends on the CLI's command: the first word that is not a flag. */
 function cliCommand(args: readonly string[]): string {
@@ -15,4 +16,4 @@ function cliCommand(args: readonly string[]): string {
   return command.replace(/[^a-z-]/g, '').slice(0, 32) || 'other';
 }
 
-runWithCodeCache(self.replace(/\.mjs$/, '.cjs'), name === 'chronicle' ? cliCommand(process.argv.slice(2)) : name);
+runWithCodeCache(fileURLToPath(new URL(`../programs/${name}.cjs`, import.meta.url)), name === 'chronicle' ? cliCommand(process.argv.slice(2)) : name);
