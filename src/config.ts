@@ -4,7 +4,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError, invalidArgument } from './errors.js';
 import { DEFAULT_SNAPSHOT_EVERY } from './projections/snapshot-policy.js';
 import { DEFAULT_DEFER_MAX_MS } from './fleet/write-pressure.js';

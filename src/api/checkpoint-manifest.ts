@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError } from '../errors.js';
 import { ContainerCreated, Id } from '../events/schemas.js';
 import { ImageFile } from '../shim/index.js';

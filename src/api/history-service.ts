@@ -4,7 +4,7 @@
 // produced, chain verification, and a step-by-step replay. Reads only: nothing here
 // appends, so it also serves a log whose chain is broken.
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError } from '../errors.js';
 import { verifyHistory } from '../events/compaction.js';
 import type { EventLog } from '../events/event-log.js';

@@ -3,7 +3,7 @@
 // the overview the timeline draws and the live event stream (Server-Sent Events, resumable
 // by seq). Query parameters are zod schemas: a bad one is INVALID_ARGUMENT naming it.
 import type { ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError, invalidArgument } from '../errors.js';
 import { verifyHistory } from '../events/compaction.js';
 import type { EventLog } from '../events/event-log.js';

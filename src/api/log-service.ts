@@ -3,7 +3,7 @@
 // audit record like any other change; Archives lists what was moved and where.
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError } from '../errors.js';
 import type { ArchiveEntry } from '../events/archive.js';
 import { compact } from '../events/compaction.js';

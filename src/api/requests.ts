@@ -2,7 +2,7 @@
 // ids, paths and sizes are bounded; paths must be absolute and canonical. A bad request is
 // INVALID_ARGUMENT naming the field, and nothing is changed.
 import { isAbsolute, normalize } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidArgument } from '../errors.js';
 import { Id } from '../events/schemas.js';
 

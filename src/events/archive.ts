@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError } from '../errors.js';
 import { decodeEventOrThrow, pack, unpack } from './codec.js';
 import { ChainChecker } from './hash-chain.js';

@@ -1,7 +1,7 @@
 // One zod schema per event type (DESIGN section 3). Each schema is the single source of its
 // TypeScript type. `data` schemas are versioned: EVENT_VERSIONS names the current version of
 // each type, and upcast.ts lifts older versions on read (stored events are never rewritten).
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$/, 'must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$');
 export const Namespace = Id;

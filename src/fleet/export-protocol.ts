@@ -1,6 +1,6 @@
 // Messages between the exporter (main thread: it owns the log and the cursor) and its
 // worker (it owns the NATS connection and does the per-event work), zod-checked on arrival.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const NatsOptionsSchema = z.object({
   servers: z.array(z.string()),

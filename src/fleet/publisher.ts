@@ -4,7 +4,7 @@
 // which was most of the exporter's CPU. Here one inbox subscription collects the acks of a
 // whole window, with one deadline for the window.
 import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const PubAck = z.object({
   stream: z.string().optional(),

@@ -4,7 +4,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeEvent } from '../events/codec.js';
 import type { Envelope } from '../events/schemas.js';
 import { NODES_BUCKET, nodeFilter, nodeOfSubject, SUBJECT_ROOT } from './subjects.js';

@@ -2,7 +2,7 @@
 // checkpoints; every shim the log names; the daemon's last lifecycle events. Each shape is
 // a zod schema (snapshots are validated on load) and the types are inferred from them.
 // Only plain objects and arrays, so msgpackr snapshots them as they are.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ContainerdExtras, DaemonRecovered, DaemonStarted, DaemonStopped, ExitReason, RuntimeName, Stdio } from '../events/schemas.js';
 
 export const TaskStatus = z.enum(['created', 'running', 'paused', 'exited']);

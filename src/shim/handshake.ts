@@ -1,5 +1,5 @@
 // The one line a shim prints on stdout once it serves: the reading side validates it.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const Handshake = z.object({
   address: z.string().startsWith('/'),

@@ -3,7 +3,7 @@
 // its children when runc exits, and the reaper reports their exits.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError } from '../errors.js';
 import type { Reaper } from './reaper.js';
 import { run, type ContainerSpec, type ExecSpec, type Runtime, type Stats, type StdioFds } from './runtime.js';

@@ -1,7 +1,7 @@
 // The daemon's side of a shim: typed calls with a deadline each, replies validated by zod,
 // gRPC errors mapped back to ChronicleError codes.
 import { credentials, Metadata, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { fromServiceError } from '../api/status.js';
 import { shimService } from './proto.js';
 

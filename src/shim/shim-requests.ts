@@ -1,6 +1,6 @@
 // zod schemas of chronicle.shim.v1 requests: no input reaches a runtime unchecked.
 import { isAbsolute } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id } from '../events/schemas.js';
 
 // A NUL byte would make spawn() throw: no string handed to a process may hold one.

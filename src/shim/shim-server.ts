@@ -2,7 +2,7 @@
 // then hands it to the supervisor. Errors map through the shared status mapping; anything
 // unexpected is INTERNAL and never takes the shim down.
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ChronicleError, invalidArgument, isChronicleError } from '../errors.js';
 import { toServiceError } from '../api/status.js';
 import { SHIM_VERSION } from './handshake.js';

@@ -4,7 +4,7 @@
 // (Create must return a lease: ctr dereferences it). They are not facts: nothing is leased.
 import { randomBytes } from 'node:crypto';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError } from '../../errors.js';
 import { parseRequest } from '../requests.js';
 import { unary } from './call.js';

@@ -2,7 +2,7 @@
 // (NamespaceCreated) or once it holds a container, as in containerd; only an empty one may
 // be deleted. Calls are filed (lock, audit) under the namespace they name.
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError } from '../../errors.js';
 import { Id } from '../../events/schemas.js';
 import type { State } from '../../projections/state.js';

@@ -1,7 +1,7 @@
 // zod schemas of the containerd requests the facade accepts, in proto-loader's keepCase
 // shapes (unset messages are null, maps are objects, bytes are Buffers). A bad field is
 // INVALID_ARGUMENT naming it, before anything is locked or changed.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChronicleError, invalidArgument } from '../../errors.js';
 import { Id } from '../../events/schemas.js';
 import { CanonicalPath, parseRequest } from '../requests.js';
