@@ -9,11 +9,12 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { build } from 'esbuild';
 
-// These read .proto files through __dirname; in a bundle __dirname would be the bundle's.
+// These find files beside themselves through __dirname (.proto files; classic-level its
+// native addon, through node-gyp-build); in a bundle __dirname would be the bundle's.
 const pinDirname = {
   name: 'pin-dirname',
   setup(b) {
-    b.onLoad({ filter: /node_modules[\\/](grpc-health-check|@grpc[\\/]reflection)[\\/].*\.js$/ }, async (args) => ({
+    b.onLoad({ filter: /node_modules[\\/](grpc-health-check|@grpc[\\/]reflection|classic-level)[\\/].*\.js$/ }, async (args) => ({
       contents: (await readFile(args.path, 'utf8')).replaceAll('__dirname', JSON.stringify(dirname(args.path))),
       loader: 'js',
     }));
@@ -45,8 +46,9 @@ const EXTERNAL = ['classic-level', 'koffi', 'msgpackr', 'pino', '@nats-io/*'];
 // a lazily used path needs it: the CLI's `run` loaded the NATS client, pino and msgpackr
 // (~150 files, ~60 ms), and the daemon spent ~80 ms of its ~360 ms to 'loaded' here in
 // require() of its externals. None of the programs uses a pino transport (worker files), and
-// msgpackr's native extension is optional (loaded from disk when present).
-const PROGRAM_EXTERNAL = ['classic-level', 'koffi', 'msgpackr-extract'];
+// msgpackr's native extension is optional (loaded from disk when present). classic-level's
+// JavaScript (and abstract-level's) is bundled; its addon is still loaded from its package.
+const PROGRAM_EXTERNAL = ['koffi', 'msgpackr-extract'];
 
 // Whitespace and syntax minified, identifiers kept (stack traces still name functions): every
 // start reads, hashes and decodes the whole bundle, and comments and indentation were a third
