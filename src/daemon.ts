@@ -15,10 +15,9 @@ import { daemonService, VERSION } from './api/daemon-service.js';
 import { eventsService } from './api/events-service.js';
 import { historyService } from './api/history-service.js';
 import { archiveDirOf, logService } from './api/log-service.js';
-import { startApiServer, type ApiServer } from './api/grpc-server.js';
+import { preloadApiServer, startApiServer, type ApiServer } from './api/grpc-server.js';
 import type { HandlerEnv } from './api/handler.js';
 import { HttpServer } from './api/http-server.js';
-import { Metrics } from './api/metrics.js';
 import { Mutations } from './api/mutation.js';
 import { ShimManager } from './api/shim-manager.js';
 import { checkpointService } from './api/checkpoint-service.js';
@@ -56,7 +55,9 @@ export class Daemon {
     // recovery (the shims') and serving (chronicle.v1's) need next.
     shimService();
     serviceClient('Containers');
+    const preloaded = preloadApiServer();
     const log = await opening;
+    await preloaded;
     const broken = log.broken();
     if (broken) logger.error({ seq: broken.seq, reason: broken.reason }, 'the event log chain is broken: serving reads, refusing writes (DATA_LOSS) until repaired');
     at['logOpen'] = Math.round(performance.now());
@@ -108,6 +109,8 @@ export class Daemon {
       daemon.#containerd = await startContainerdServer(config.containerdSocket, { env, log, projector, mutations, shims, stateDir: config.state, root: config.root, criu: config.criu });
     }
     if (config.metricsAddress) {
+      // prom-client (and the OpenTelemetry API it loads) only when asked for: ~13 ms of CPU.
+      const { Metrics } = await import('./api/metrics.js');
       const metrics = new Metrics(() => tasksByState(projector), () => log.head().seq, () => daemon.#exporter?.status().lag);
       log.committed$.subscribe(() => metrics.appends.inc());
       daemon.metricsServer = await metrics.listen(config.metricsAddress);

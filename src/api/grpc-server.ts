@@ -5,9 +5,9 @@ import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import nodeTls from 'node:tls';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedHandleCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import type { HealthImplementation } from 'grpc-health-check';
 import { CONVERSION } from '../static-protos.js';
 import { PROTO_PATH, serviceDefinition, type ServiceName } from './proto.js';
 
@@ -27,12 +27,21 @@ export interface TlsListener {
 
 type Registration = { service: ServiceDefinition; impl: UntypedServiceImplementation };
 
-let reflected: PackageDefinition | undefined;
+interface Loaded {
+  loadSync: typeof import('@grpc/proto-loader').loadSync;
+  HealthImplementation: typeof HealthImplementation;
+}
+let loading: Promise<Loaded> | undefined;
 
-/** proto-loader's definition of chronicle.v1, with the file descriptors reflection serves. */
-function chronicleReflection(): PackageDefinition {
-  reflected ??= loadSync(PROTO_PATH, { keepCase: false, ...CONVERSION });
-  return reflected;
+/**
+ * Loads what the listener needs beyond grpc-js: grpc-health-check parses its .proto when
+ * loaded, and proto-loader builds protobufjs's descriptor types, ~26 ms of CPU together
+ * here. The daemon calls this while LevelDB opens on its own threads, where that work
+ * costs no time to serving; startApiServer awaits it in any case.
+ */
+export function preloadApiServer(): Promise<Loaded> {
+  loading ??= Promise.all([import('@grpc/proto-loader'), import('grpc-health-check')]).then(([pl, hc]) => ({ loadSync: pl.loadSync, HealthImplementation: hc.HealthImplementation }));
+  return loading;
 }
 
 /** What ReflectionService.addToServer registers, captured instead of registered. */
@@ -72,9 +81,12 @@ export async function startApiServer(socket: string, services: Partial<Record<Se
   for (const [name, impl] of Object.entries(services) as [ServiceName, UntypedServiceImplementation][]) {
     server.addService(serviceDefinition(name), impl);
   }
+  const { loadSync, HealthImplementation } = await preloadApiServer();
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'chronicle.v1.Tasks': 'NOT_SERVING' });
   health.addToServer(server);
-  addLazyReflection(server, chronicleReflection);
+  // proto-loader's definition of chronicle.v1, with the file descriptors reflection serves.
+  let reflected: PackageDefinition | undefined;
+  addLazyReflection(server, () => (reflected ??= loadSync(PROTO_PATH, { keepCase: false, ...CONVERSION })));
 
   await mkdir(dirname(socket), { recursive: true, mode: 0o711 });
   await rm(socket, { force: true });

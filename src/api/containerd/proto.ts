@@ -4,7 +4,6 @@
 // keeps the mapping to containerd's documentation one to one. These shapes stay in this folder.
 import { dirname, join } from 'node:path';
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { CONVERSION } from '../../static-protos.js';
 import { PROTO_PATH } from '../proto.js';
 
@@ -25,14 +24,23 @@ export type ContainerdServiceName = keyof typeof CONTAINERD_SERVICES;
 
 let cached: GrpcObject | undefined;
 
+/**
+ * Parses the containerd protos, once. proto-loader is loaded here, not with the daemon:
+ * loading it builds protobufjs's descriptor types, CPU that a start without the facade
+ * need not spend.
+ */
+export async function loadContainerdProtos(): Promise<void> {
+  if (cached) return;
+  const { loadSync } = await import('@grpc/proto-loader');
+  const def = loadSync(
+    FILES.map((f) => join(CONTAINERD_PROTO_DIR, 'containerd', `${f}.proto`)),
+    { keepCase: true, ...CONVERSION, includeDirs: [CONTAINERD_PROTO_DIR] },
+  );
+  cached ??= loadPackageDefinition(def);
+}
+
 function pkg(): GrpcObject {
-  if (!cached) {
-    const def = loadSync(
-      FILES.map((f) => join(CONTAINERD_PROTO_DIR, 'containerd', `${f}.proto`)),
-      { keepCase: true, ...CONVERSION, includeDirs: [CONTAINERD_PROTO_DIR] },
-    );
-    cached = loadPackageDefinition(def);
-  }
+  if (!cached) throw new Error('the containerd protos are not loaded: await loadContainerdProtos() first');
   return cached;
 }
 

@@ -10,7 +10,7 @@ import { eventsService } from './events.js';
 import { infoServices } from './info.js';
 import { leasesService } from './leases.js';
 import { namespacesService } from './namespaces.js';
-import { containerdService } from './proto.js';
+import { containerdService, loadContainerdProtos } from './proto.js';
 import { tasksService } from './tasks.js';
 
 export interface ContainerdServer {
@@ -21,6 +21,7 @@ export interface ContainerdServer {
 export async function startContainerdServer(socket: string, deps: FacadeDeps): Promise<ContainerdServer> {
   // ctr sends and accepts up to 16 MiB.
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 16 * 1024 * 1024 });
+  await loadContainerdProtos();
   const info = infoServices(deps);
   server.addService(containerdService('Version'), info.Version);
   server.addService(containerdService('Introspection'), info.Introspection);
