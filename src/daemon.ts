@@ -55,9 +55,7 @@ export class Daemon {
     // recovery (the shims') and serving (chronicle.v1's) need next.
     shimService();
     serviceClient('Containers');
-    const preloaded = preloadApiServer();
-    const log = await opening;
-    await preloaded;
+    const [log] = await Promise.all([opening, preloadApiServer()]);
     const broken = log.broken();
     if (broken) logger.error({ seq: broken.seq, reason: broken.reason }, 'the event log chain is broken: serving reads, refusing writes (DATA_LOSS) until repaired');
     at['logOpen'] = Math.round(performance.now());

@@ -36,8 +36,8 @@ let loading: Promise<Loaded> | undefined;
 /**
  * Loads what the listener needs beyond grpc-js: grpc-health-check parses its .proto when
  * loaded, and proto-loader builds protobufjs's descriptor types, ~26 ms of CPU together
- * here. The daemon calls this while LevelDB opens on its own threads, where that work
- * costs no time to serving; startApiServer awaits it in any case.
+ * here. The daemon calls this while LevelDB opens on its own threads, so that the two
+ * overlap; startApiServer awaits it in any case.
  */
 export function preloadApiServer(): Promise<Loaded> {
   loading ??= Promise.all([import('@grpc/proto-loader'), import('grpc-health-check')]).then(([pl, hc]) => ({ loadSync: pl.loadSync, HealthImplementation: hc.HealthImplementation }));
