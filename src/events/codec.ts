@@ -5,7 +5,7 @@
 //   hash = bin32, where hash = sha256(prev ‖ body)
 // The body is an array, so its field order is fixed by this file; the hash is over the
 // stored bytes, so verification never re-encodes anything.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { ChronicleError } from '../errors.js';
 import { EVENT_DATA, EVENT_VERSIONS, type Envelope, type EventType, type Fact } from './schemas.js';
@@ -24,8 +24,19 @@ export function unpack(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
 }
 
+// crypto.hash (Node >= 20.12) hashes in one call, without a Hash object per event: half the
+// time of createHash().update().update().digest() here (1.5 vs 3.0 us for 232 bytes).
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+// prev ‖ body is copied here first: hashing is synchronous, so one buffer serves every call.
+let scratch = Buffer.allocUnsafe(4096);
+
 export function sha256(prev: Buffer, body: Uint8Array): Buffer {
-  return createHash('sha256').update(prev).update(body).digest();
+  if (!oneShot) return crypto.createHash('sha256').update(prev).update(body).digest();
+  const n = prev.length + body.length;
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.max(n, 2 * scratch.length));
+  prev.copy(scratch, 0);
+  scratch.set(body, prev.length);
+  return oneShot('sha256', scratch.subarray(0, n), 'buffer');
 }
 
 export interface EncodedEvent {

@@ -31,18 +31,34 @@ export const META_HEAD = enc('meta/head');
 export const META_BYACTOR_FROM = enc('meta/byactor-from');
 export const META_ARCHIVES = enc('meta/archives');
 
+const TWO_32 = 2 ** 32;
+
+/** Writes `seq` as 8 bytes big-endian at `offset` (two 32-bit halves: no BigInt per key). */
+function writeSeq(b: Buffer, seq: number, offset: number): void {
+  b.writeUInt32BE(Math.floor(seq / TWO_32), offset);
+  b.writeUInt32BE(seq >>> 0, offset + 4);
+}
+
 export function seqBytes(seq: number): Buffer {
   const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64BE(BigInt(seq));
+  writeSeq(b, seq, 0);
   return b;
 }
 
 function readSeq(b: Buffer, offset: number): number {
-  return Number(b.readBigUInt64BE(offset));
+  return b.readUInt32BE(offset) * TWO_32 + b.readUInt32BE(offset + 4);
+}
+
+/** `prefix` then the seq, in one buffer: every append builds one or two of these per event. */
+function prefixedSeq(prefix: Buffer, seq: number): Buffer {
+  const b = Buffer.allocUnsafe(prefix.length + 8);
+  prefix.copy(b, 0);
+  writeSeq(b, seq, prefix.length);
+  return b;
 }
 
 export function logKey(seq: number): Buffer {
-  return Buffer.concat([PREFIX.log, seqBytes(seq)]);
+  return prefixedSeq(PREFIX.log, seq);
 }
 
 export function parseLogKey(key: Buffer): number {
@@ -59,7 +75,16 @@ export function byIdPrefix(ns: string, id: string): Buffer {
 }
 
 export function byIdKey(ns: string, id: string, seq: number): Buffer {
-  return Buffer.concat([byIdPrefix(ns, id), seqBytes(seq)]);
+  const p = PREFIX.byid.length;
+  const nsBytes = Buffer.byteLength(ns);
+  const b = Buffer.allocUnsafe(p + nsBytes + 1 + Buffer.byteLength(id) + 1 + 8);
+  PREFIX.byid.copy(b, 0);
+  b.write(ns, p);
+  b[p + nsBytes] = 0;
+  const end = p + nsBytes + 1 + b.write(id, p + nsBytes + 1);
+  b[end] = 0;
+  writeSeq(b, seq, end + 1);
+  return b;
 }
 
 export function byIdRange(ns: string, id: string, fromSeq: number, toSeq: number): { gte: Buffer; lte: Buffer } {
@@ -84,7 +109,7 @@ export function byActorRange(actor: string, fromSeq: number, toSeq: number): { g
 }
 
 export function snapKey(seq: number): Buffer {
-  return Buffer.concat([PREFIX.snap, seqBytes(seq)]);
+  return prefixedSeq(PREFIX.snap, seq);
 }
 
 export function parseSnapKey(key: Buffer): number {
