@@ -70,20 +70,25 @@ export function logRange(fromSeq: number, toSeq: number): { gte: Buffer; lte: Bu
   return { gte: logKey(fromSeq), lte: logKey(toSeq) };
 }
 
-export function byIdPrefix(ns: string, id: string): Buffer {
-  return Buffer.concat([PREFIX.byid, enc(ns), Buffer.of(0), enc(id), Buffer.of(0)]);
-}
-
-export function byIdKey(ns: string, id: string, seq: number): Buffer {
+/** byid/<ns>\0<id>\0 with `room` bytes after it: the one writer of that layout. */
+function byIdBytes(ns: string, id: string, room: number): Buffer {
   const p = PREFIX.byid.length;
   const nsBytes = Buffer.byteLength(ns);
-  const b = Buffer.allocUnsafe(p + nsBytes + 1 + Buffer.byteLength(id) + 1 + 8);
+  const b = Buffer.allocUnsafe(p + nsBytes + 1 + Buffer.byteLength(id) + 1 + room);
   PREFIX.byid.copy(b, 0);
   b.write(ns, p);
   b[p + nsBytes] = 0;
-  const end = p + nsBytes + 1 + b.write(id, p + nsBytes + 1);
-  b[end] = 0;
-  writeSeq(b, seq, end + 1);
+  b[p + nsBytes + 1 + b.write(id, p + nsBytes + 1)] = 0;
+  return b;
+}
+
+export function byIdPrefix(ns: string, id: string): Buffer {
+  return byIdBytes(ns, id, 0);
+}
+
+export function byIdKey(ns: string, id: string, seq: number): Buffer {
+  const b = byIdBytes(ns, id, 8);
+  writeSeq(b, seq, b.length - 8);
   return b;
 }
 

@@ -65,6 +65,14 @@ export interface RunOptions {
   stdio?: readonly [Exclude<StdioSpec, 'pipe'>, StdioSpec, StdioSpec];
 }
 
+let devNullFd: number | undefined;
+
+/** /dev/null, opened once (close-on-exec): each child gets its own dup2'd copy. */
+function devNull(): number {
+  devNullFd ??= openSync('/dev/null', 'r+');
+  return devNullFd;
+}
+
 /**
  * Runs a helper command (runc) to its exit; rejects on a non-zero exit. Spawned with
  * posix_spawn (spawnVfork), not child_process: a fork of the shim's heap cost 5-10 ms of each
@@ -77,11 +85,7 @@ export function run(reaper: Reaper, cmd: string, args: readonly string[], opts: 
   /** The child's end; for a pipe, what the child writes to it arrives at `piped[at]`. */
   const fdFor = (spec: StdioSpec): { fd: number; at?: number } => {
     if (typeof spec === 'number') return { fd: spec };
-    if (spec === 'ignore') {
-      const fd = openSync('/dev/null', 'r+');
-      opened.push(fd);
-      return { fd };
-    }
+    if (spec === 'ignore') return { fd: devNull() };
     const [read, write] = makePipe();
     opened.push(write);
     const socket = new Socket({ fd: read, readable: true, writable: false });

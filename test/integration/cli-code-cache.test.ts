@@ -4,9 +4,10 @@
 // may write to is not trusted.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { isAscii } from 'node:buffer';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { entryPoint } from '../../src/entry-points.js';
 
@@ -76,4 +77,11 @@ test('a cache directory others may write to is neither read nor written', () => 
   rmSync(join(dir, v8));
   assert.equal(cli(dir, ['--help']).status, 0);
   assert.ok(!files(dir).some((f) => f.endsWith('.v8')), 'and none is written there');
+});
+
+test('the program bundles are pure ASCII, as the latin1 read of the launcher assumes', () => {
+  const programs = join(dirname(dirname(CLI)), 'programs');
+  const bundles = readdirSync(programs).filter((f) => f.endsWith('.cjs'));
+  assert.deepEqual(bundles.sort(), ['chronicle-shim.cjs', 'chronicle.cjs', 'chronicled.cjs']);
+  for (const f of bundles) assert.ok(isAscii(readFileSync(join(programs, f))), `${f} has a non-ASCII byte`);
 });
