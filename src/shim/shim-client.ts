@@ -1,8 +1,9 @@
-// The daemon's side of a shim: typed calls with a deadline each, replies validated by zod,
-// gRPC errors mapped back to ChronicleError codes.
-import { credentials, Metadata, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+// The daemon's side of a shim: typed calls with a deadline each (over grpc-h2.ts), replies
+// validated by zod, gRPC errors mapped back to ChronicleError codes.
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import * as z from 'zod';
 import { fromServiceError } from '../api/status.js';
+import { GrpcH2Connection } from './grpc-h2.js';
 import { shimService } from './proto.js';
 
 const StateReply = z.object({
@@ -66,33 +67,42 @@ export interface CreateArgs {
   stdin?: string;
 }
 
-type Callback = (err: ServiceError | null, res: unknown) => void;
-type UnaryMethod = (req: unknown, md: Metadata, opts: { deadline: number }, cb: Callback) => void;
-
 export class ShimClient implements Disposable {
-  readonly #client: Client;
+  readonly #conn: GrpcH2Connection;
+  readonly #methods: ServiceDefinition;
   readonly address: string;
   readonly timeoutMs: number;
 
   constructor(address: string, timeoutMs = 10_000) {
-    const Ctor = shimService();
     this.address = address;
     this.timeoutMs = timeoutMs;
-    // channelz bookkeeping costs CPU on every channel, and the daemon makes one per shim.
-    this.#client = new Ctor(`unix://${address}`, credentials.createInsecure(), { 'grpc.enable_channelz': 0 });
+    this.#methods = shimService().service;
+    this.#conn = new GrpcH2Connection(address);
   }
 
-  #call<S extends z.ZodType>(method: string, req: unknown, schema: S, timeoutMs = this.timeoutMs): Promise<z.infer<S>> {
-    const fn = (this.#client as unknown as Record<string, UnaryMethod>)[method];
-    if (!fn) throw new TypeError(`no shim method ${method}`);
-    return new Promise((resolve, reject) =>
-      fn.call(this.#client, req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
-        if (err) return reject(fromServiceError(err));
-        const parsed = schema.safeParse(res);
-        if (!parsed.success) return reject(fromServiceError(new Error(`bad ${method} reply from shim`)));
-        resolve(parsed.data);
-      }),
-    );
+  #method(name: string): MethodDefinition<unknown, unknown> {
+    const m = this.#methods[name];
+    if (!m) throw new TypeError(`no shim method ${name}`);
+    return m;
+  }
+
+  async #call<S extends z.ZodType>(name: string, req: unknown, schema: S, timeoutMs = this.timeoutMs): Promise<z.infer<S>> {
+    const m = this.#method(name);
+    let res: unknown;
+    try {
+      res = m.responseDeserialize(await this.#conn.unary(m.path, m.requestSerialize(req), timeoutMs));
+    } catch (e) {
+      throw fromServiceError(e);
+    }
+    const parsed = schema.safeParse(res);
+    if (!parsed.success) throw fromServiceError(new Error(`bad ${name} reply from shim`));
+    return parsed.data;
+  }
+
+  /** A server-streaming call's replies, decoded (not yet validated). */
+  async *#stream(name: string, req: unknown, signal?: AbortSignal): AsyncGenerator<unknown> {
+    const m = this.#method(name);
+    for await (const bytes of this.#conn.serverStream(m.path, m.requestSerialize(req), signal)) yield m.responseDeserialize(bytes);
   }
 
   create(a: CreateArgs): Promise<z.infer<typeof CreateReply>> {
@@ -149,45 +159,30 @@ export class ShimClient implements Disposable {
 
   /** The shim's facts after `after`, then live; ends when the stream does (or on abort). */
   async *events(after: number, signal?: AbortSignal): AsyncGenerator<ShimFactMessage> {
-    const method = (this.#client as unknown as Record<string, (req: unknown) => ClientReadableStream<unknown>>)['Events'];
-    if (!method) throw new TypeError('no shim method Events');
-    const stream = method.call(this.#client, { after });
-    const onAbort = (): void => stream.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      for await (const raw of stream as AsyncIterable<unknown>) {
+      for await (const raw of this.#stream('Events', { after }, signal)) {
         const f = ShimFactMessage.safeParse(raw);
         if (f.success) yield f.data;
       }
     } catch (e) {
       if (!signal?.aborted) throw fromServiceError(e);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      stream.cancel();
     }
   }
 
   /** stdout/stderr of a container or exec; with follow, until it exits and all is read. */
   async *logs(id: string, opts: { execId?: string; follow?: boolean; stream?: '' | 'stdout' | 'stderr'; signal?: AbortSignal } = {}): AsyncGenerator<{ stream: string; data: Buffer }> {
-    const method = (this.#client as unknown as Record<string, (req: unknown) => ClientReadableStream<unknown>>)['Logs'];
-    if (!method) throw new TypeError('no shim method Logs');
-    const stream = method.call(this.#client, { id, execId: opts.execId ?? '', follow: opts.follow ?? false, stream: opts.stream ?? '' });
-    const onAbort = (): void => stream.cancel();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      for await (const raw of stream as AsyncIterable<unknown>) {
+      for await (const raw of this.#stream('Logs', { id, execId: opts.execId ?? '', follow: opts.follow ?? false, stream: opts.stream ?? '' }, opts.signal)) {
         const c = LogChunkMessage.safeParse(raw);
         if (c.success) yield c.data;
       }
     } catch (e) {
       if (!opts.signal?.aborted) throw fromServiceError(e);
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
     }
   }
 
   close(): void {
-    this.#client.close();
+    this.#conn.close();
   }
 
   [Symbol.dispose](): void {
