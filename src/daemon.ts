@@ -122,6 +122,7 @@ export class Daemon {
       daemon.#web = await HttpServer.start({ address: config.httpAddress, token: config.httpToken, log, logger: logger.child({ module: 'web' }) });
     }
     daemon.#ready = true;
+    shims.followDeferred();
     shims.startPool();
     at['serving'] = Math.round(performance.now());
     logger.info({ socket: config.socket, ...(config.containerdSocket ? { containerdSocket: config.containerdSocket } : {}), startupMs: at }, 'serving');

@@ -26,6 +26,8 @@ interface Followed {
   handled: number;
   /** Called after each fact handled (recovery waits for the shim's last shimSeq). */
   progress: Set<() => void>;
+  /** Opens the Events stream when recovery deferred it until the daemon serves. */
+  deferred?: () => void;
 }
 
 export interface ShimManagerDeps {
@@ -217,7 +219,7 @@ export class ShimManager {
    * Resolves with the states of the tasks it hosts and its last shimSeq, or undefined when
    * it is gone.
    */
-  async attach(address: string, ns: string, expectedPid: number | null): Promise<{ tasks: ShimState[]; lastShimSeq: number } | undefined> {
+  async attach(address: string, ns: string, expectedPid: number | null, opts: { deferFollow?: boolean } = {}): Promise<{ tasks: ShimState[]; lastShimSeq: number } | undefined> {
     const client = new ShimClient(address);
     let reply: PidReply;
     try {
@@ -228,8 +230,20 @@ export class ShimManager {
       client.close();
       return undefined;
     }
-    this.#follow(address, ns, client, this.#deps.projector.state.shims[address]?.lastShimSeq ?? 0);
+    const logged = this.#deps.projector.state.shims[address]?.lastShimSeq ?? 0;
+    // Nothing happened while the daemon was down: the stream can open once it serves (its
+    // `after` covers whatever comes meanwhile). Otherwise it opens now, to catch up first.
+    this.#follow(address, ns, client, logged, opts.deferFollow === true && reply.lastShimSeq <= logged);
     return { tasks: reply.tasks, lastShimSeq: reply.lastShimSeq };
+  }
+
+  /** Opens the Events streams that recovery deferred (call once the daemon serves). */
+  followDeferred(): void {
+    for (const f of this.#shims.values()) {
+      const open = f.deferred;
+      f.deferred = undefined;
+      open?.();
+    }
   }
 
   /** Resolves true once the follower of `address` has handled every fact up to `shimSeq`. */
@@ -251,11 +265,19 @@ export class ShimManager {
     });
   }
 
-  #follow(address: string, ns: string, client: ShimClient, after: number): void {
+  #follow(address: string, ns: string, client: ShimClient, after: number, deferred = false): void {
     this.#shims.get(address)?.abort.abort();
     const abort = new AbortController();
     const followed: Followed = { ns, client, abort, handled: after, progress: new Set() };
     this.#shims.set(address, followed);
+    if (deferred) followed.deferred = () => this.#stream(address, followed, after);
+    else this.#stream(address, followed, after);
+  }
+
+  /** Follows a shim's Events from `after` (reconnecting while it answers PID(), lost when not). */
+  #stream(address: string, followed: Followed, after: number): void {
+    const { ns, client, abort } = followed;
+    if (abort.signal.aborted) return;
     void (async () => {
       let last = after;
       for (let attempt = 0; !abort.signal.aborted; attempt++) {

@@ -1,8 +1,10 @@
 // Recovery on start (DESIGN section 7): the projection has been loaded from the newest
 // snapshot plus the log; now every shim the log says is hosting a live task, and every
 // ShimSpawning without an outcome, is probed with PID() under a deadline, concurrently.
-// Live shims are followed from the last shimSeq in the log (exits during the downtime come
-// in with their real time); dead ones become ShimLost + TaskExited(shim-lost).
+// Live shims are followed from the last shimSeq in the log: one with facts the log lacks
+// (exits during the downtime, with their real time) is caught up before the daemon serves;
+// one with nothing new is followed once it serves. Dead ones become ShimLost +
+// TaskExited(shim-lost).
 // Nothing here lists a directory: the log names what exists.
 import { crashPoint } from '../crash-points.js';
 import type { EventLog } from '../events/event-log.js';
@@ -53,7 +55,7 @@ export async function recover(deps: RecoverDeps): Promise<DaemonRecovered> {
         late.push(s);
         continue;
       }
-      const probe = await deps.shims.attach(s.address, ns, s.pid);
+      const probe = await deps.shims.attach(s.address, ns, s.pid, { deferFollow: true });
       // `x += await f()` would read x before the await and lose the other workers' counts.
       if (probe) {
         alive++;
