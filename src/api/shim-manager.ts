@@ -237,13 +237,22 @@ export class ShimManager {
     return { tasks: reply.tasks, lastShimSeq: reply.lastShimSeq };
   }
 
-  /** Opens the Events streams that recovery deferred (call once the daemon serves). */
-  followDeferred(): void {
-    for (const f of this.#shims.values()) {
-      const open = f.deferred;
-      f.deferred = undefined;
-      open?.();
-    }
+  /**
+   * Opens the Events streams that recovery deferred (call once the daemon serves), a few per
+   * turn of the event loop: opening 100 in one go held the loop ~100 ms, just as the first
+   * clients connect.
+   */
+  followDeferred(perTurn = 8): void {
+    const pending = [...this.#shims.values()].filter((f) => f.deferred);
+    const slice = (): void => {
+      for (const f of pending.splice(0, perTurn)) {
+        const open = f.deferred;
+        f.deferred = undefined;
+        open?.();
+      }
+      if (pending.length > 0) setImmediate(slice);
+    };
+    slice();
   }
 
   /** Resolves true once the follower of `address` has handled every fact up to `shimSeq`. */
