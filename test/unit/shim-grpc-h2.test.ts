@@ -25,6 +25,16 @@ const lastWait: { deadline?: number; cancelled?: boolean } = {};
 
 const fact = (shimSeq: number): Record<string, unknown> => ({ shimSeq, containerId: 'c1', type: 'exit', pid: 40 + shimSeq, exitCode: shimSeq, signal: '', exitedAt: 1_700_000_000_000 + shimSeq, execId: '' });
 
+/** The ChronicleError a call rejects with (fails the test when it resolves). */
+async function failure(p: Promise<unknown>): Promise<ChronicleError> {
+  const e = await p.then(
+    () => assert.fail('the call should fail'),
+    (err: unknown) => err,
+  );
+  assert.ok(isChronicleError(e), String(e));
+  return e;
+}
+
 before(async () => {
   server.addService(shimService().service, {
     PID: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) =>
@@ -67,11 +77,7 @@ test('a unary reply decodes into the typed reply', async () => {
 
 test('an error keeps its chronicle code, field and message (percent-encoded on the wire)', async () => {
   using client = new ShimClient(address);
-  const e = await client.state('c1').then(
-    () => assert.fail('State should fail'),
-    (err: unknown) => err,
-  );
-  assert.ok(isChronicleError(e));
+  const e = await failure(client.state('c1'));
   assert.equal(e.code, 'INVALID_ARGUMENT');
   assert.equal(e.details['field'], 'id');
   assert.equal(e.message, 'invalid id: 100% wrong, über');
@@ -80,11 +86,7 @@ test('an error keeps its chronicle code, field and message (percent-encoded on t
 test('the deadline reaches the server, and the call is cancelled there when it passes', async () => {
   using client = new ShimClient(address);
   const sent = Date.now();
-  const e = await client.wait('c1', '', 300).then(
-    () => assert.fail('Wait should time out'),
-    (err: unknown) => err,
-  );
-  assert.ok(isChronicleError(e));
+  const e = await failure(client.wait('c1', '', 300));
   assert.equal(e.code, 'DEADLINE_EXCEEDED');
   assert.ok(lastWait.deadline !== undefined && lastWait.deadline >= sent && lastWait.deadline <= sent + 10_000, `server deadline ${lastWait.deadline}`);
   for (let i = 0; i < 100 && !lastWait.cancelled; i++) await new Promise((r) => setTimeout(r, 20));
@@ -93,21 +95,13 @@ test('the deadline reaches the server, and the call is cancelled there when it p
 
 test('a shim that accepts and never answers: the call fails at its deadline', async () => {
   using client = new ShimClient(wedgedAddress);
-  const e = await client.pid(200).then(
-    () => assert.fail('PID should time out'),
-    (err: unknown) => err,
-  );
-  assert.ok(isChronicleError(e));
+  const e = await failure(client.pid(200));
   assert.equal(e.code, 'DEADLINE_EXCEEDED');
 });
 
 test('no shim at the address: UNAVAILABLE', async () => {
   using client = new ShimClient(join(dir, 'nobody.sock'));
-  const e = await client.pid(2000).then(
-    () => assert.fail('PID should fail'),
-    (err: unknown) => err,
-  );
-  assert.ok(isChronicleError(e));
+  const e = await failure(client.pid(2000));
   assert.equal(e.code, 'UNAVAILABLE');
 });
 
@@ -126,14 +120,12 @@ test('a stream delivers every message in order, and an abort ends it quietly', a
 test('a stream the server ends with an error: its messages, then the error', async () => {
   using client = new ShimClient(address);
   const got: number[] = [];
-  const e = await (async () => {
-    for await (const f of client.events(100)) got.push(f.shimSeq);
-  })().then(
-    () => assert.fail('the stream should fail'),
-    (err: unknown) => err,
+  const e = await failure(
+    (async () => {
+      for await (const f of client.events(100)) got.push(f.shimSeq);
+    })(),
   );
   assert.deepEqual(got, [101, 102, 103]);
-  assert.ok(isChronicleError(e));
   assert.equal(e.code, 'FAILED_PRECONDITION');
   assert.equal(e.message, 'fact log gone');
 });
