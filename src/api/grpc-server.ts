@@ -1,15 +1,15 @@
 // The API listener: chronicle.v1 on a unix socket created mode 0600 (umask around the bind,
 // then chmod to be sure), plus grpc.health.v1 and server reflection so that generic gRPC
 // tools can discover the API.
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import nodeTls from 'node:tls';
-import { dirname } from 'node:path';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedHandleCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { HealthImplementation } from 'grpc-health-check';
 import { CONVERSION } from '../static-protos.js';
 import { PROTO_PATH, serviceDefinition, type ServiceName } from './proto.js';
+import { bindUnixSocket } from './unix-listen.js';
 
 export interface ApiServer {
   server: Server;
@@ -88,17 +88,7 @@ export async function startApiServer(socket: string, services: Partial<Record<Se
   let reflected: PackageDefinition | undefined;
   addLazyReflection(server, () => (reflected ??= loadSync(PROTO_PATH, { keepCase: false, ...CONVERSION })));
 
-  await mkdir(dirname(socket), { recursive: true, mode: 0o711 });
-  await rm(socket, { force: true });
-  const old = process.umask(0o177);
-  try {
-    await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-    );
-  } finally {
-    process.umask(old);
-  }
-  await chmod(socket, 0o600);
+  await bindUnixSocket(server, socket);
   if (tls) await bindTls(server, tls);
   health.setStatus('', 'SERVING');
   health.setStatus('chronicle.v1.Tasks', 'SERVING');

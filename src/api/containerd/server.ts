@@ -1,9 +1,9 @@
 // The containerd API listener: containerd 1.6's gRPC services (as the unmodified `ctr`
 // uses them) on their own unix socket, mode 0600, over the daemon's core. Off unless the
 // daemon is given --containerd-socket.
-import { chmod, mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { rm } from 'node:fs/promises';
+import { Server } from '@grpc/grpc-js';
+import { bindUnixSocket } from '../unix-listen.js';
 import { containersService } from './containers.js';
 import type { FacadeDeps } from './deps.js';
 import { eventsService } from './events.js';
@@ -31,15 +31,7 @@ export async function startContainerdServer(socket: string, deps: FacadeDeps): P
   server.addService(containerdService('Tasks'), tasksService(deps));
   server.addService(containerdService('Events'), eventsService(deps));
 
-  await mkdir(dirname(socket), { recursive: true, mode: 0o711 });
-  await rm(socket, { force: true });
-  const old = process.umask(0o177);
-  try {
-    await new Promise<number>((resolve, reject) => server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
-  } finally {
-    process.umask(old);
-  }
-  await chmod(socket, 0o600);
+  await bindUnixSocket(server, socket);
   return {
     socket,
     close: async () => {
