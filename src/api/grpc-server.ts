@@ -1,6 +1,5 @@
-// The API listener: chronicle.v1 on a unix socket created mode 0600 (umask around the bind,
-// then chmod to be sure), plus grpc.health.v1 and server reflection so that generic gRPC
-// tools can discover the API.
+// The API listener: chronicle.v1 on a unix socket created mode 0600 (unix-listen.ts), plus
+// grpc.health.v1 and server reflection so that generic gRPC tools can discover the API.
 import { readFile, rm } from 'node:fs/promises';
 import nodeTls from 'node:tls';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedHandleCall, type UntypedServiceImplementation } from '@grpc/grpc-js';

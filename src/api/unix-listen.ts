@@ -9,7 +9,9 @@ import { ServerCredentials, type Server } from '@grpc/grpc-js';
 export async function bindUnixSocket(server: Server, socket: string): Promise<void> {
   await mkdir(dirname(socket), { recursive: true, mode: 0o711 });
   await rm(socket, { force: true });
-  const bound = `${socket}.${process.pid}.tmp`;
+  // One fixed name, cleared first: a start that crashed before the rename leaves no litter
+  // behind the next one.
+  const bound = `${socket}.tmp`;
   await rm(bound, { force: true });
   const old = process.umask(0o177);
   try {

@@ -43,7 +43,7 @@ export async function spawnShim(opts: SpawnShimOptions): Promise<Handshake> {
   // resident memory per shim for ~20 ms more at start (median of 15, measured on 2 cores).
   // GC on the main thread only: 5-10 s after start, V8's memory reducer shrinks each shim's
   // heap (20.9 -> 15.9 MB PSS) with concurrent marking on four helper threads, ~78 ms of CPU
-  // per shim; single-threaded it costs ~55 ms and ends at 15.4 MB (10 shims, measured here).
+  // per shim; single-threaded it cost 55-62 ms and ended at 15.4-17.0 MB (10 shims, two runs).
   const child = spawn(process.execPath, ['--max-semi-space-size=1', '--single-threaded-gc', ...args], { detached: true, stdio: ['ignore', 'pipe', logFd] });
   closeSync(logFd);
   try {

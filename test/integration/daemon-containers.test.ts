@@ -1,7 +1,7 @@
 // A real chronicled: the Containers/Events/Daemon services, bad input, audit records,
 // the socket's mode, and a clean stop.
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -33,8 +33,9 @@ async function expectInvalid(req: Record<string, unknown>, field: string, ns?: s
 }
 
 describe('chronicled containers', () => {
-  test('the socket is mode 0600', () => {
+  test('the socket is mode 0600, renamed into place (no temporary name left)', () => {
     assert.equal(statSync(d.socket).mode & 0o777, 0o600);
+    assert.equal(existsSync(`${d.socket}.tmp`), false);
   });
 
   test('create, get, list by label, update, delete; events in order with audit records', async () => {

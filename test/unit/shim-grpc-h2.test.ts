@@ -4,6 +4,7 @@
 // against a shim that never answers, and streams deliver every message in order.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttp2Server } from 'node:http2';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,4 +129,32 @@ test('a stream the server ends with an error: its messages, then the error', asy
   assert.deepEqual(got, [101, 102, 103]);
   assert.equal(e.code, 'FAILED_PRECONDITION');
   assert.equal(e.message, 'fact log gone');
+});
+
+test('a reply the client cannot read fails the call, though the server said OK', async () => {
+  // A plain HTTP/2 server that sends a message flagged compressed (none was negotiated).
+  const sock = join(dir, 'compressing.sock');
+  const h2 = createHttp2Server((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/grpc' });
+    res.addTrailers({ 'grpc-status': '0' });
+    res.end(Buffer.from([1, 0, 0, 0, 1, 0]));
+  });
+  await new Promise<void>((resolve) => h2.listen(sock, resolve));
+  try {
+    using client = new ShimClient(sock);
+    const e = await failure(client.pid(2000));
+    assert.equal(e.code, 'INTERNAL');
+    assert.match(e.message, /compressed message/);
+  } finally {
+    await new Promise((r) => h2.close(r));
+  }
+});
+
+test('a closed client refuses new calls: UNAVAILABLE, with the reason once', async () => {
+  const client = new ShimClient(address);
+  await client.pid();
+  client.close();
+  const e = await failure(client.pid());
+  assert.equal(e.code, 'UNAVAILABLE');
+  assert.equal(e.message, 'connection closed');
 });
