@@ -2,7 +2,7 @@
 // channel machinery (name resolver, load balancer, subchannel pool, interceptors, call
 // credentials). Recovery connects to every shim the log names, and that machinery cost the
 // daemon ~2.5 ms of CPU per shim: connect + PID() took 3.6-5.1 ms of client CPU through
-// grpc-js and 1.7-2.5 ms this way (6 shims x 5 rounds, medians of 8 runs, measured
+// grpc-js (3 runs) and 1.7-2.5 ms this way (10 runs; 6 shims x 5 rounds, medians, measured
 // here). The shims still serve with grpc-js; this speaks the same wire protocol:
 // length-prefixed messages, the status in the trailers (or in the headers of a
 // trailers-only reply).
