@@ -4,9 +4,19 @@
 // chronicled opens its socket only after recovery has verified every shim with PID(), so the
 // first List that answers already shows verified tasks. The N = 100 round is repeated on a
 // log that already holds 1,000,000 events of history. Prints `name: value` lines.
+// Beside each N it prints the probe floor: the same downtime, then instead of chronicled a
+// bare Node process that only calls PID() on the N shims (bench/support/probe-floor.ts), the
+// least any Node daemon talking to these shims can take. A last N = 100 round groups the
+// containers ten to a shim (label chronicle.io/shim-group, as containerd's runc shim groups a
+// pod's containers): one of chronicle's configurations, printed apart from the goal figures,
+// which compare one shim per container with containerd's `ctr run`, also one per container.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { shimAddress } from '../src/shim/address.js';
 import { busyboxRootfs } from '../test/support/busybox-bundle.js';
 import { call, startDaemon, type RunningDaemon } from '../test/support/daemon.js';
 import { writeHistory } from '../test/support/history.js';
@@ -17,6 +27,7 @@ const N_LIST = (process.env['N_LIST'] ?? '1 25 100').split(' ').filter(Boolean).
 const R = Number(process.env['R'] ?? 5);
 const HISTORY = Number(process.env['BENCH_HISTORY_EVENTS'] ?? 1_000_000);
 const ARGS = ['--log-level', 'warn', '--shim-pool', '0'];
+const PROBE_FLOOR = fileURLToPath(new URL('./support/probe-floor.js', import.meta.url));
 
 interface TaskMsg {
   id: string;
@@ -25,8 +36,8 @@ interface TaskMsg {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Starts N runc containers running `sleep`, four at a time. */
-async function fill(d: RunningDaemon, n: number): Promise<void> {
+/** Starts N runc containers running `sleep`, four at a time (`groups` shims in all, if given). */
+async function fill(d: RunningDaemon, n: number, groups?: number): Promise<void> {
   const C = d.client('Containers');
   const T = d.client('Tasks');
   const rootfs = busyboxRootfs();
@@ -35,7 +46,8 @@ async function fill(d: RunningDaemon, n: number): Promise<void> {
     Array.from({ length: 4 }, async () => {
       for (let i = next++; i < n; i = next++) {
         const id = `r${n}-${i}`;
-        await call(C, 'Create', { id, runtime: 'runc', rootfs, args: ['/bin/sleep', '100000'] });
+        const labels = groups === undefined ? {} : { 'chronicle.io/shim-group': `g${i % groups}` };
+        await call(C, 'Create', { id, runtime: 'runc', rootfs, args: ['/bin/sleep', '100000'], labels });
         await call(T, 'Create', { id });
         await call(T, 'Start', { id });
       }
@@ -68,21 +80,43 @@ async function restartOnce(d: RunningDaemon, dir: string, n: number): Promise<{ 
   return { d: next, ms: performance.now() - t0 };
 }
 
-/** Median restart time with `n` live containers (on a log prepared by `prepare`). */
-async function chronicle(n: number, prepare?: (dir: string) => Promise<void>): Promise<number> {
+/** SIGTERM, then exec of the probe floor -> its exit, in ms; then chronicled again (untimed). */
+async function floorOnce(d: RunningDaemon, dir: string, n: number): Promise<{ d: RunningDaemon; ms: number }> {
+  await d.stop('SIGTERM');
+  d.closeClients();
+  await sleep(300);
+  const sockets = Array.from({ length: n }, (_, i) => shimAddress(join(dir, 'state'), 'default', `r${n}-${i}`));
+  const t0 = performance.now();
+  const { stdout } = await promisify(execFile)(process.execPath, [PROBE_FLOOR, ...sockets]);
+  const ms = performance.now() - t0;
+  if (stdout.trim() !== `verified: ${n}`) throw new Error(`probe floor: ${stdout.trim()} of ${n}`);
+  return { d: await startDaemon({ dir, args: ARGS }), ms };
+}
+
+/**
+ * Median restart time with `n` live containers (on a log prepared by `prepare`), and with
+ * `floor`, the median of as many probe-floor rounds after them.
+ */
+async function chronicle(n: number, opts: { prepare?: (dir: string) => Promise<void>; floor?: boolean; groups?: number } = {}): Promise<{ restart: number; floor: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'chb-r-'));
   let d: RunningDaemon | undefined;
   try {
-    await prepare?.(dir);
+    await opts.prepare?.(dir);
     d = await startDaemon({ dir, args: ARGS });
-    await fill(d, n);
+    await fill(d, n, opts.groups);
     const times: number[] = [];
     for (let r = 0; r < R; r++) {
       const round = await restartOnce(d, dir, n);
       d = round.d;
       times.push(round.ms);
     }
-    return median(times);
+    const floors: number[] = [];
+    for (let r = 0; opts.floor === true && r < R; r++) {
+      const round = await floorOnce(d, dir, n);
+      d = round.d;
+      floors.push(round.ms);
+    }
+    return { restart: median(times), floor: median(floors) };
   } finally {
     if (d) {
       const T = d.client('Tasks');
@@ -98,19 +132,27 @@ async function chronicle(n: number, prepare?: (dir: string) => Promise<void>): P
   }
 }
 
-const ours = new Map<number, number>();
-for (const n of N_LIST) ours.set(n, await chronicle(n));
-const withHistory = await chronicle(100, async (dir) => {
-  await writeHistory(join(dir, 'root', 'log'), join(dir, 'state'), HISTORY);
+const ours = new Map<number, { restart: number; floor: number }>();
+for (const n of N_LIST) ours.set(n, await chronicle(n, { floor: true }));
+const withHistory = await chronicle(100, {
+  prepare: async (dir) => {
+    await writeHistory(join(dir, 'root', 'log'), join(dir, 'state'), HISTORY);
+  },
 });
+const grouped = await chronicle(100, { groups: 10 });
 const peer = runPeer('restart.sh', [], { N_LIST: N_LIST.join(' '), R: String(R) });
 for (const n of N_LIST) {
   const theirs = Number(peer.get(`n${n}.exec_to_all_running.median_ms`));
-  print(`restart_ms_${n}`, ours.get(n)!, 1);
+  const mine = ours.get(n)!;
+  print(`restart_ms_${n}`, mine.restart, 1);
   print(`containerd_restart_ms_${n}`, theirs, 1);
-  print(`restart_ratio_${n}`, ours.get(n)! / theirs, 2);
+  print(`restart_ratio_${n}`, mine.restart / theirs, 2);
+  print(`probe_floor_ms_${n}`, mine.floor, 1);
+  print(`probe_floor_ratio_${n}`, mine.floor / theirs, 2);
 }
 const theirs100 = Number(peer.get('n100.exec_to_all_running.median_ms'));
-print('restart_ms_100_history_1m', withHistory, 1);
-print('restart_ratio_100_history_1m', withHistory / theirs100, 2);
+print('restart_ms_100_history_1m', withHistory.restart, 1);
+print('restart_ratio_100_history_1m', withHistory.restart / theirs100, 2);
+print('restart_ms_100_shim_groups_of_10', grouped.restart, 1);
+print('restart_ratio_100_shim_groups_of_10', grouped.restart / theirs100, 2);
 process.exit(0);
