@@ -89,7 +89,8 @@ async function floorOnce(d: RunningDaemon, dir: string, n: number): Promise<{ d:
   const t0 = performance.now();
   const { stdout } = await promisify(execFile)(process.execPath, [PROBE_FLOOR, ...sockets]);
   const ms = performance.now() - t0;
-  if (stdout.trim() !== `verified: ${n}`) throw new Error(`probe floor: ${stdout.trim()} of ${n}`);
+  const verified = stdout.split('\n')[0];
+  if (verified !== `verified: ${n}`) throw new Error(`probe floor: ${verified} of ${n}`);
   return { d: await startDaemon({ dir, args: ARGS }), ms };
 }
 

@@ -4,7 +4,8 @@
 // SETTINGS, HEADERS, DATA), and the reply is read frame by frame until the trailers end the
 // stream. Whatever a restarted chronicled does, it has to start Node and get these answers, so
 // the time this takes bounds chronicled's restart from below (the shims' own CPU is the same).
-// Prints `verified: K`, K being the replies that carry a shim pid.
+// Prints `verified: K`, K being the replies that carry a shim pid, then `pids:` and the pid
+// each socket answered (0 for none), in the order given.
 import { connect } from 'node:net';
 
 const FRAME_DATA = 0;
@@ -60,14 +61,14 @@ function pidOf(message: Buffer): number {
   return 0;
 }
 
-function probe(socketPath: string): Promise<boolean> {
+function probe(socketPath: string): Promise<number> {
   return new Promise((resolve) => {
     const socket = connect(socketPath);
     let pending: Buffer = Buffer.alloc(0);
     let pid = 0;
-    const finish = (ok: boolean): void => {
+    const finish = (answered: number): void => {
       socket.destroy();
-      resolve(ok);
+      resolve(answered);
     };
     socket.once('connect', () => socket.write(REQUEST));
     socket.on('data', (chunk: Buffer) => {
@@ -81,13 +82,13 @@ function probe(socketPath: string): Promise<boolean> {
         pending = pending.subarray(9 + length);
         if (stream !== 1) continue;
         if (type === FRAME_DATA) pid = pidOf(payload);
-        if (type === FRAME_HEADERS && flags & FLAG_END_STREAM) return finish(pid > 0);
+        if (type === FRAME_HEADERS && flags & FLAG_END_STREAM) return finish(pid);
       }
     });
-    socket.once('error', () => finish(false));
-    socket.once('close', () => finish(false));
+    socket.once('error', () => finish(0));
+    socket.once('close', () => finish(0));
   });
 }
 
-const results = await Promise.all(process.argv.slice(2).map(probe));
-process.stdout.write(`verified: ${results.filter(Boolean).length}\n`);
+const pids = await Promise.all(process.argv.slice(2).map(probe));
+process.stdout.write(`verified: ${pids.filter((p) => p > 0).length}\npids: ${pids.join(' ')}\n`);
