@@ -5,7 +5,7 @@
 // first List that answers already shows verified tasks. The N = 100 round is repeated on a
 // log that already holds 1,000,000 events of history. Prints `name: value` lines.
 // Beside each N it prints the probe floor: the same downtime, then instead of chronicled a
-// bare Node process that only calls PID() on the N shims (bench/support/probe-floor.ts), the
+// bare Node process that only calls PID() on the N shims (bench/support/probe-floor.cts), the
 // least any Node daemon talking to these shims can take. A last N = 100 round groups the
 // containers ten to a shim (label chronicle.io/shim-group, as containerd's runc shim groups a
 // pod's containers): one of chronicle's configurations, printed apart from the goal figures,
@@ -27,7 +27,7 @@ const N_LIST = (process.env['N_LIST'] ?? '1 25 100').split(' ').filter(Boolean).
 const R = Number(process.env['R'] ?? 5);
 const HISTORY = Number(process.env['BENCH_HISTORY_EVENTS'] ?? 1_000_000);
 const ARGS = ['--log-level', 'warn', '--shim-pool', '0'];
-const PROBE_FLOOR = fileURLToPath(new URL('./support/probe-floor.js', import.meta.url));
+const PROBE_FLOOR = fileURLToPath(new URL('./support/probe-floor.cjs', import.meta.url));
 
 interface TaskMsg {
   id: string;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { harness, type Harness } from '../support/shim-harness.js';
 
-const PROBE_FLOOR = fileURLToPath(new URL('../../bench/support/probe-floor.js', import.meta.url));
+const PROBE_FLOOR = fileURLToPath(new URL('../../bench/support/probe-floor.cjs', import.meta.url));
 
 let h: Harness;
 before(() => {
