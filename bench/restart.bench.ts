@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { shimAddress } from '../src/shim/address.js';
 import { busyboxRootfs } from '../test/support/busybox-bundle.js';
 import { call, startDaemon, type RunningDaemon } from '../test/support/daemon.js';
 import { writeHistory } from '../test/support/history.js';
@@ -32,6 +31,8 @@ const PROBE_FLOOR = fileURLToPath(new URL('./support/probe-floor.cjs', import.me
 interface TaskMsg {
   id: string;
   status: string;
+  shimAddress: string;
+  shimPid: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -80,17 +81,22 @@ async function restartOnce(d: RunningDaemon, dir: string, n: number): Promise<{ 
   return { d: next, ms: performance.now() - t0 };
 }
 
-/** SIGTERM, then exec of the probe floor -> its exit, in ms; then chronicled again (untimed). */
+/**
+ * SIGTERM, then exec of the probe floor -> its exit, in ms; then chronicled again (untimed).
+ * The shims to probe, and the pids they must answer with, are the ones List reports.
+ */
 async function floorOnce(d: RunningDaemon, dir: string, n: number): Promise<{ d: RunningDaemon; ms: number }> {
+  const tasks = (await call<{ tasks: TaskMsg[] }>(d.client('Tasks'), 'List', {})).tasks;
+  const shims = new Map(tasks.map((t) => [t.shimAddress, t.shimPid]));
+  if (shims.size !== n) throw new Error(`probe floor: ${shims.size} shims listed, ${n} expected`);
   await d.stop('SIGTERM');
   d.closeClients();
   await sleep(300);
-  const sockets = Array.from({ length: n }, (_, i) => shimAddress(join(dir, 'state'), 'default', `r${n}-${i}`));
   const t0 = performance.now();
-  const { stdout } = await promisify(execFile)(process.execPath, [PROBE_FLOOR, ...sockets]);
+  const { stdout } = await promisify(execFile)(process.execPath, [PROBE_FLOOR, ...shims.keys()]);
   const ms = performance.now() - t0;
-  const verified = stdout.split('\n')[0];
-  if (verified !== `verified: ${n}`) throw new Error(`probe floor: ${verified} of ${n}`);
+  const expected = `verified: ${n}\npids: ${[...shims.values()].join(' ')}\n`;
+  if (stdout !== expected) throw new Error(`probe floor answered ${JSON.stringify(stdout)}, not ${JSON.stringify(expected)}`);
   return { d: await startDaemon({ dir, args: ARGS }), ms };
 }
 

@@ -8,6 +8,8 @@ import { ServerCredentials, type Server } from '@grpc/grpc-js';
 
 export async function bindUnixSocket(server: Server, socket: string): Promise<void> {
   await mkdir(dirname(socket), { recursive: true, mode: 0o711 });
+  // The old socket goes now, not at the rename: a client polling for the file must not find
+  // one that refuses it while this start is still recovering.
   await rm(socket, { force: true });
   // One fixed name, cleared first: a start that crashed before the rename leaves no litter
   // behind the next one.
